@@ -1,0 +1,192 @@
+/*
+ * The store: every durable fact nurture keeps, behind one interface.
+ *
+ * The rest of the code never sees SQL.  A backend is a struct of function
+ * pointers (nt_store_ops); SQLite is the embedded default (store_sqlite.c)
+ * and the only file that includes <sqlite3.h>.  A PostgreSQL backend
+ * implements the same operations.  The public nt_store_* functions below
+ * dispatch to the backend.
+ *
+ * Times are seconds since the epoch (UTC).  Iteration callbacks return 0 to
+ * go on and non-zero to stop; borrowed pointers they receive are valid only
+ * during the call.
+ */
+#ifndef NURTURE_STORE_H
+#define NURTURE_STORE_H
+
+#include <stdint.h>
+
+#include "nurture/error.h"
+#include "nurture/lead.h"
+
+typedef struct nt_store nt_store;
+
+/* One entry of a lead's timeline. */
+typedef struct nt_event {
+    int64_t id;
+    int64_t lead_id;
+    int64_t at;
+    const char *kind;   /* "created", "updated", "stage", "enrolled", "sent"... */
+    const char *detail; /* JSON object text, or NULL */
+} nt_event;
+
+typedef enum nt_enroll_state {
+    NT_ENROLL_ACTIVE = 0, /* waiting for its next step */
+    NT_ENROLL_COMPLETED,  /* every step sent */
+    NT_ENROLL_EXITED,     /* left on an exit rule (reason in exit_reason) */
+    NT_ENROLL_PAUSED,     /* held until resume_at */
+} nt_enroll_state;
+
+/* A lead inside a campaign.  Strings owned by the struct when filled by the
+ * store; nt_enrollment_release(). */
+typedef struct nt_enrollment {
+    int64_t id;
+    int64_t lead_id;
+    char *campaign;
+    char *version;     /* campaign version the lead is on */
+    nt_enroll_state state;
+    int step;          /* index of the next step to send */
+    char *last_step_id; /* id of the last step sent, or NULL */
+    int64_t enrolled_at;
+    int64_t last_sent_at; /* 0 when nothing sent yet */
+    int64_t due_at;       /* previous send (or enrollment) + the step's delay */
+    int64_t next_at;      /* due_at moved into the send window: when to send */
+    char *exit_reason;
+} nt_enrollment;
+
+void nt_enrollment_release(nt_enrollment *e);
+
+typedef struct nt_lead_filter {
+    const char *stage;  /* NULL = any */
+    int64_t after_id;   /* ids greater than this (paging) */
+    int64_t limit;      /* 0 = no limit */
+} nt_lead_filter;
+
+typedef int (*nt_lead_cb)(void *ctx, const nt_lead *lead);
+typedef int (*nt_event_cb)(void *ctx, const nt_event *ev);
+typedef int (*nt_enrollment_cb)(void *ctx, const nt_enrollment *e);
+
+typedef struct nt_store_ops {
+    const char *name;
+    void (*close)(nt_store *st);
+    nt_err (*begin)(nt_store *st, nt_diag *d);
+    nt_err (*commit)(nt_store *st, nt_diag *d);
+    nt_err (*rollback)(nt_store *st);
+    nt_err (*integrity)(nt_store *st, nt_diag *d);
+
+    nt_err (*lead_upsert)(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d);
+    nt_err (*lead_get)(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d);
+    nt_err (*lead_list)(nt_store *st, const nt_lead_filter *f, nt_lead_cb cb, void *ctx,
+                        nt_diag *d);
+    nt_err (*lead_changed_since)(nt_store *st, int64_t rev, int64_t *max_rev, nt_lead_cb cb,
+                                 void *ctx, nt_diag *d);
+    nt_err (*lead_set_stage)(nt_store *st, int64_t id, const char *stage, int64_t now,
+                             nt_diag *d);
+    nt_err (*lead_count)(nt_store *st, int64_t *out, nt_diag *d);
+
+    nt_err (*event_add)(nt_store *st, int64_t lead_id, int64_t at, const char *kind,
+                        const char *detail, nt_diag *d);
+    nt_err (*event_list)(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx, nt_diag *d);
+
+    nt_err (*suppressed)(nt_store *st, const char *email, char *reason, size_t reasonsz,
+                         int *is, nt_diag *d);
+    nt_err (*suppress)(nt_store *st, const char *email, const char *reason, int64_t at,
+                       nt_diag *d);
+
+    nt_err (*watermark_get)(nt_store *st, const char *campaign, int64_t *rev, nt_diag *d);
+    nt_err (*watermark_set)(nt_store *st, const char *campaign, int64_t rev, nt_diag *d);
+    nt_err (*enrollment_add)(nt_store *st, nt_enrollment *e, int *added, nt_diag *d);
+    nt_err (*enrollment_update)(nt_store *st, const nt_enrollment *e, nt_diag *d);
+    nt_err (*enrollment_get)(nt_store *st, int64_t lead_id, const char *campaign,
+                             nt_enrollment *out, nt_diag *d);
+    nt_err (*enrollment_due)(nt_store *st, const char *campaign, int64_t until, int64_t limit,
+                             nt_enrollment_cb cb, void *ctx, nt_diag *d);
+    nt_err (*enrollment_list)(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx,
+                              nt_diag *d);
+    nt_err (*step_sent)(nt_store *st, int64_t lead_id, const char *campaign,
+                        const char *step_id, int *sent, nt_diag *d);
+} nt_store_ops;
+
+/* Every backend's handle starts with this. */
+struct nt_store {
+    const nt_store_ops *ops;
+};
+
+/*
+ * Open (creating when missing) the SQLite database at path, in WAL mode with
+ * foreign keys, and bring its schema up to date.  *out owned by the caller:
+ * nt_store_close().
+ */
+nt_err nt_store_open_sqlite(const char *path, nt_store **out, nt_diag *d);
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define NT_SCHEMA_VERSION 1
+
+void nt_store_close(nt_store *st);
+nt_err nt_store_begin(nt_store *st, nt_diag *d);
+nt_err nt_store_commit(nt_store *st, nt_diag *d);
+nt_err nt_store_rollback(nt_store *st);
+/* NT_OK when the database passes its integrity check. */
+nt_err nt_store_integrity(nt_store *st, nt_diag *d);
+
+/*
+ * Insert the lead, or update the lead with the same email: fields given in
+ * `lead` replace stored ones, fields it leaves NULL are kept, custom fields
+ * are merged.  lead->id is set.  *created says which happened.  Appends a
+ * "created", "updated" or "stage" event.
+ */
+nt_err nt_store_lead_upsert(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d);
+/* By id (email NULL) or by normalised email (id 0).  out owned by caller:
+ * nt_lead_release.  NT_ENOTFOUND when absent. */
+nt_err nt_store_lead_get(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d);
+nt_err nt_store_lead_list(nt_store *st, const nt_lead_filter *f, nt_lead_cb cb, void *ctx,
+                          nt_diag *d);
+/*
+ * Leads inserted or changed since revision `rev` (exclusive), in revision
+ * order; *max_rev is set to the highest revision seen (or rev).  This is how
+ * enrollment stays proportional to what changed, not to the size of the
+ * lead table.
+ */
+nt_err nt_store_lead_changed_since(nt_store *st, int64_t rev, int64_t *max_rev, nt_lead_cb cb,
+                                   void *ctx, nt_diag *d);
+nt_err nt_store_lead_set_stage(nt_store *st, int64_t id, const char *stage, int64_t now,
+                               nt_diag *d);
+nt_err nt_store_lead_count(nt_store *st, int64_t *out, nt_diag *d);
+
+nt_err nt_store_event_add(nt_store *st, int64_t lead_id, int64_t at, const char *kind,
+                          const char *detail, nt_diag *d);
+/* Oldest first. */
+nt_err nt_store_event_list(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx,
+                           nt_diag *d);
+
+/* *is = 1 and the reason copied when email is on the suppression list. */
+nt_err nt_store_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz,
+                           int *is, nt_diag *d);
+nt_err nt_store_suppress(nt_store *st, const char *email, const char *reason, int64_t at,
+                         nt_diag *d);
+
+/* The last lead revision a campaign's enrollment has looked at (0 at first). */
+nt_err nt_store_watermark_get(nt_store *st, const char *campaign, int64_t *rev, nt_diag *d);
+nt_err nt_store_watermark_set(nt_store *st, const char *campaign, int64_t rev, nt_diag *d);
+/* Insert unless the lead was ever enrolled in this campaign (*added = 0). */
+nt_err nt_store_enrollment_add(nt_store *st, nt_enrollment *e, int *added, nt_diag *d);
+nt_err nt_store_enrollment_update(nt_store *st, const nt_enrollment *e, nt_diag *d);
+nt_err nt_store_enrollment_get(nt_store *st, int64_t lead_id, const char *campaign,
+                               nt_enrollment *out, nt_diag *d);
+/*
+ * Active enrollments (of `campaign`, or all when NULL) whose next_at is at or
+ * before `until`, soonest first, at most `limit` (0 = all).  Served by an
+ * index on next_at over active rows only, so its cost follows the number due.
+ */
+nt_err nt_store_enrollment_due(nt_store *st, const char *campaign, int64_t until, int64_t limit,
+                               nt_enrollment_cb cb, void *ctx, nt_diag *d);
+/* All enrollments of one lead. */
+nt_err nt_store_enrollment_list(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx,
+                                nt_diag *d);
+/* Whether step `step_id` of `campaign` was ever sent to the lead (any version). */
+nt_err nt_store_step_sent(nt_store *st, int64_t lead_id, const char *campaign,
+                          const char *step_id, int *sent, nt_diag *d);
+
+const char *nt_enroll_state_name(nt_enroll_state s);
+
+#endif

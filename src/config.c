@@ -1,0 +1,596 @@
+/*
+ * Reading nurture.yaml into an nt_config, checking every value and
+ * reporting every problem with its position, so that an operator fixes the
+ * file in one pass rather than one error at a time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "nurture/config.h"
+#include "nurture/lead.h"
+#include "nurture/tz.h"
+#include "nurture/yamldoc.h"
+
+#include "banned.h"
+
+const char *const nt_default_stages[] = {
+    "subscriber",  "Opted in to receive content; no buying signal yet.",
+    "lead",        "Gave contact details in exchange for something (demo request, trial, "
+                   "download) and fits the audience.",
+    "MQL",         "Marketing-qualified: engaged enough, and fits the ideal customer profile "
+                   "well enough, for sales to take a look.",
+    "SQL",         "Sales-qualified: a rep accepted the lead and confirmed need, budget or "
+                   "timing in a conversation.",
+    "opportunity", "A deal is open in the CRM with an amount and a close date.",
+    "customer",    "Signed and paying.",
+    NULL,
+};
+
+static const char *const top_keys[] = {
+    "database", "campaigns", "timezone", "default_stage", "stages", "lead_fields", "senders",
+    "smtp", "inbound", "secret", "unsubscribe_url", "bounce_domain", NULL,
+};
+static const char *const stage_keys[] = {"name", "definition", NULL};
+static const char *const sender_keys[] = {
+    "id", "name", "address", "reply_to", "postal_address", "daily_cap", NULL,
+};
+static const char *const smtp_keys[] = {
+    "host", "port", "tls", "username", "password", "helo", "timeout", "sessions", "batch", NULL,
+};
+static const char *const inbound_keys[] = {"imap", "pop3", "maildir", "username", "password",
+                                           NULL};
+static const char *const secret_keys[] = {"env", "file", NULL};
+
+typedef struct reader {
+    nt_config *cfg;
+    nt_ydoc *doc;
+    nt_diags *diags;
+    int oom;
+} reader;
+
+static void
+report(reader *r, const nt_diag *d)
+{
+    nt_diags_push(r->diags, d);
+}
+
+static char *
+dup_str(reader *r, const char *s)
+{
+    char *p = strdup(s);
+    if (!p)
+        r->oom = 1;
+    return p;
+}
+
+/* A string value for key in map m; NULL and no error when absent. */
+static char *
+get_str(reader *r, const nt_ynode *m, const char *key, int required, const char *where)
+{
+    const nt_ynode *n = nt_ymap_get(m, key);
+    const char *s;
+    nt_diag d;
+
+    if (!n) {
+        if (required)
+            nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m ? m->line : 0, m ? m->col : 0,
+                         "%s needs '%s'", where, key);
+        return NULL;
+    }
+    if (nt_ynode_str(r->doc, n, key, &s, &d) != NT_OK) {
+        report(r, &d);
+        return NULL;
+    }
+    if (required && !*s) {
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                     "'%s' in %s must not be empty", key, where);
+        return NULL;
+    }
+    return dup_str(r, s);
+}
+
+static long long
+get_int(reader *r, const nt_ynode *m, const char *key, long long def, long long min,
+        long long max)
+{
+    const nt_ynode *n = nt_ymap_get(m, key);
+    long long v = def;
+    nt_diag d;
+
+    if (n && nt_ynode_int(r->doc, n, key, min, max, &v, &d) != NT_OK) {
+        report(r, &d);
+        return def;
+    }
+    return v;
+}
+
+static char *
+resolve(reader *r, const char *p)
+{
+    nt_buf b;
+
+    if (!p)
+        return NULL;
+    if (p[0] == '/')
+        return dup_str(r, p);
+    nt_buf_init(&b, 8192);
+    nt_buf_addf(&b, "%s/%s", r->cfg->dir, p);
+    return nt_buf_detach(&b, NULL);
+}
+
+static int
+is_map(reader *r, const nt_ynode *n, const char *what)
+{
+    if (n && n->kind == NT_Y_MAP)
+        return 1;
+    if (n)
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                     "'%s' must be a mapping of keys to values, not %s", what,
+                     nt_ynode_kind_name(n));
+    return 0;
+}
+
+static int
+is_seq(reader *r, const nt_ynode *n, const char *what)
+{
+    if (n && n->kind == NT_Y_SEQ)
+        return 1;
+    if (n)
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                     "'%s' must be a list, not %s", what, nt_ynode_kind_name(n));
+    return 0;
+}
+
+static void
+read_secret_ref(reader *r, const nt_ynode *n, const char *what, nt_secret_ref *out)
+{
+    if (!is_map(r, n, what))
+        return;
+    nt_ymap_check_keys(r->doc, n, secret_keys, what, r->diags);
+    out->env = get_str(r, n, "env", 0, what);
+    out->file = resolve(r, nt_ymap_get(n, "file") ? get_str(r, n, "file", 0, what) : NULL);
+    if (!!out->env == !!out->file)
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                     "%s must name exactly one of 'env' (an environment variable) or 'file'",
+                     what);
+}
+
+static void
+read_stages(reader *r, const nt_ynode *seq)
+{
+    nt_config *cfg = r->cfg;
+
+    if (!is_seq(r, seq, "stages"))
+        return;
+    cfg->stages = calloc(seq->n ? seq->n : 1, sizeof(*cfg->stages));
+    if (!cfg->stages) {
+        r->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < seq->n; i++) {
+        const nt_ynode *m = seq->vals[i];
+        nt_stage *st;
+        if (!is_map(r, m, "each stage"))
+            continue;
+        nt_ymap_check_keys(r->doc, m, stage_keys, "a stage", r->diags);
+        st = &cfg->stages[cfg->nstages];
+        st->name = get_str(r, m, "name", 1, "a stage");
+        st->definition = get_str(r, m, "definition", 1, "a stage");
+        if (!st->name || !st->definition) {
+            free(st->name);
+            free(st->definition);
+            continue;
+        }
+        if (nt_config_stage_index(cfg, st->name) >= 0)
+            nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
+                         "stage '%s' is defined twice", st->name);
+        cfg->nstages++;
+    }
+}
+
+static void
+read_sender(reader *r, const nt_ynode *m, nt_sender *s)
+{
+    nt_diag d;
+    char *norm;
+
+    nt_ymap_check_keys(r->doc, m, sender_keys, "a sender", r->diags);
+    s->id = get_str(r, m, "id", 1, "a sender");
+    s->name = get_str(r, m, "name", 1, "a sender");
+    s->address = get_str(r, m, "address", 1, "a sender");
+    s->reply_to = get_str(r, m, "reply_to", 0, "a sender");
+    s->postal_address = get_str(r, m, "postal_address", 1, "a sender");
+    s->daily_cap = get_int(r, m, "daily_cap", 0, 0, 10000000);
+    if (s->address) {
+        if (nt_email_normalize(s->address, strlen(s->address), &norm, &d) != NT_OK) {
+            const nt_ynode *n = nt_ymap_get(m, "address");
+            nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                         "sender address: %s", d.msg);
+        } else {
+            free(s->address);
+            s->address = norm;
+        }
+    }
+    if (s->reply_to && nt_email_normalize(s->reply_to, strlen(s->reply_to), &norm, &d) == NT_OK) {
+        free(s->reply_to);
+        s->reply_to = norm;
+    } else if (s->reply_to) {
+        const nt_ynode *n = nt_ymap_get(m, "reply_to");
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col, "reply_to: %s",
+                     d.msg);
+    }
+}
+
+static void
+read_senders(reader *r, const nt_ynode *seq)
+{
+    nt_config *cfg = r->cfg;
+
+    if (!is_seq(r, seq, "senders"))
+        return;
+    cfg->senders = calloc(seq->n ? seq->n : 1, sizeof(*cfg->senders));
+    if (!cfg->senders) {
+        r->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < seq->n; i++) {
+        const nt_ynode *m = seq->vals[i];
+        nt_sender *s;
+        if (!is_map(r, m, "each sender"))
+            continue;
+        s = &cfg->senders[cfg->nsenders];
+        read_sender(r, m, s);
+        if (s->id && nt_config_sender(cfg, s->id))
+            nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
+                         "sender id '%s' is used twice", s->id);
+        cfg->nsenders++;
+    }
+}
+
+static void
+read_smtp(reader *r, const nt_ynode *m)
+{
+    nt_smtp_config *s = &r->cfg->smtp;
+    const nt_ynode *tls;
+
+    s->port = 587;
+    s->timeout_sec = 60;
+    s->sessions = 1;
+    s->batch = 200;
+    if (!m)
+        return;
+    if (!is_map(r, m, "smtp"))
+        return;
+    nt_ymap_check_keys(r->doc, m, smtp_keys, "smtp", r->diags);
+    s->host = get_str(r, m, "host", 1, "smtp");
+    s->port = get_int(r, m, "port", 587, 1, 65535);
+    s->username = get_str(r, m, "username", 0, "smtp");
+    s->helo = get_str(r, m, "helo", 0, "smtp");
+    s->timeout_sec = get_int(r, m, "timeout", 60, 1, 3600);
+    s->sessions = get_int(r, m, "sessions", 1, 1, 64);
+    s->batch = get_int(r, m, "batch", 200, 1, 10000);
+    if (nt_ymap_get(m, "password"))
+        read_secret_ref(r, nt_ymap_get(m, "password"), "smtp password", &s->password);
+    if (s->username && !nt_ymap_get(m, "password"))
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
+                     "smtp has a username but no 'password: {env: NAME}' or "
+                     "'password: {file: PATH}'");
+    tls = nt_ymap_get(m, "tls");
+    if (tls) {
+        const char *v = tls->kind == NT_Y_SCALAR ? tls->str : "";
+        if (!strcmp(v, "required"))
+            s->tls = NT_TLS_REQUIRED;
+        else if (!strcmp(v, "opportunistic"))
+            s->tls = NT_TLS_OPPORTUNISTIC;
+        else if (!strcmp(v, "off") || (tls->kind == NT_Y_SCALAR && !tls->quoted &&
+                                       (!strcmp(v, "false") || !strcmp(v, "no"))))
+            s->tls = NT_TLS_OFF;
+        else
+            nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, tls->line, tls->col,
+                         "smtp tls must be 'required', 'opportunistic' or 'off'");
+    }
+}
+
+static void
+read_inbound(reader *r, const nt_ynode *m)
+{
+    nt_inbound_config *in = &r->cfg->inbound;
+    int kinds = 0;
+
+    if (!m || !is_map(r, m, "inbound"))
+        return;
+    nt_ymap_check_keys(r->doc, m, inbound_keys, "inbound", r->diags);
+    if (nt_ymap_get(m, "imap")) {
+        in->kind = NT_INBOUND_IMAP;
+        in->url = get_str(r, m, "imap", 1, "inbound");
+        kinds++;
+    }
+    if (nt_ymap_get(m, "pop3")) {
+        in->kind = NT_INBOUND_POP3;
+        in->url = get_str(r, m, "pop3", 1, "inbound");
+        kinds++;
+    }
+    if (nt_ymap_get(m, "maildir")) {
+        in->kind = NT_INBOUND_MAILDIR;
+        in->maildir = resolve(r, get_str(r, m, "maildir", 1, "inbound"));
+        kinds++;
+    }
+    if (kinds != 1)
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
+                     "inbound must name exactly one of 'imap', 'pop3' or 'maildir'");
+    in->username = get_str(r, m, "username", 0, "inbound");
+    if (nt_ymap_get(m, "password"))
+        read_secret_ref(r, nt_ymap_get(m, "password"), "inbound password", &in->password);
+}
+
+static void
+read_lead_fields(reader *r, const nt_ynode *seq)
+{
+    nt_config *cfg = r->cfg;
+
+    if (!is_seq(r, seq, "lead_fields"))
+        return;
+    cfg->lead_fields = calloc(seq->n ? seq->n : 1, sizeof(char *));
+    if (!cfg->lead_fields) {
+        r->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < seq->n; i++) {
+        const nt_ynode *n = seq->vals[i];
+        if (n->kind != NT_Y_SCALAR || !nt_field_name_ok(n->str)) {
+            nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                         "lead field names are lower-case letters, digits and '_', starting "
+                         "with a letter");
+            continue;
+        }
+        cfg->lead_fields[cfg->nlead_fields++] = dup_str(r, n->str);
+    }
+}
+
+static void
+check_zone(reader *r, const nt_ynode *top)
+{
+    const nt_ynode *n = nt_ymap_get(top, "timezone");
+    nt_tz *tz = NULL;
+    nt_diag d;
+
+    if (!r->cfg->timezone) {
+        r->cfg->timezone = dup_str(r, "UTC");
+        return;
+    }
+    if (nt_tz_load(r->cfg->timezone, &tz, &d) != NT_OK)
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                     "unknown time zone '%s': use an IANA name such as Europe/Berlin or "
+                     "America/New_York",
+                     r->cfg->timezone);
+    nt_tz_free(tz);
+}
+
+static void
+read_top(reader *r, const nt_ynode *top)
+{
+    nt_config *cfg = r->cfg;
+    char *s;
+
+    nt_ymap_check_keys(r->doc, top, top_keys, "the configuration", r->diags);
+    s = get_str(r, top, "database", 0, "the configuration");
+    cfg->database = resolve(r, s ? s : "nurture.db");
+    free(s);
+    s = get_str(r, top, "campaigns", 0, "the configuration");
+    cfg->campaigns_dir = resolve(r, s ? s : "campaigns");
+    free(s);
+    cfg->timezone = get_str(r, top, "timezone", 0, "the configuration");
+    check_zone(r, top);
+    if (nt_ymap_get(top, "stages"))
+        read_stages(r, nt_ymap_get(top, "stages"));
+    else
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, top->line, top->col,
+                     "the configuration needs 'stages', the ordered list of lead stages");
+    cfg->default_stage = get_str(r, top, "default_stage", 0, "the configuration");
+    if (cfg->default_stage) {
+        int i = nt_config_stage_index(cfg, cfg->default_stage);
+        const nt_ynode *n = nt_ymap_get(top, "default_stage");
+        if (i < 0)
+            nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                         "default_stage '%s' is not one of the stages", cfg->default_stage);
+    } else if (cfg->nstages) {
+        cfg->default_stage = dup_str(r, cfg->stages[0].name);
+    }
+    if (nt_ymap_get(top, "lead_fields"))
+        read_lead_fields(r, nt_ymap_get(top, "lead_fields"));
+    if (nt_ymap_get(top, "senders"))
+        read_senders(r, nt_ymap_get(top, "senders"));
+    read_smtp(r, nt_ymap_get(top, "smtp"));
+    read_inbound(r, nt_ymap_get(top, "inbound"));
+    if (nt_ymap_get(top, "secret"))
+        read_secret_ref(r, nt_ymap_get(top, "secret"), "secret", &cfg->secret);
+    cfg->unsubscribe_url = get_str(r, top, "unsubscribe_url", 0, "the configuration");
+    if (cfg->unsubscribe_url && strncmp(cfg->unsubscribe_url, "https://", 8) != 0) {
+        const nt_ynode *n = nt_ymap_get(top, "unsubscribe_url");
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                     "unsubscribe_url must start with https://");
+    }
+    cfg->bounce_domain = get_str(r, top, "bounce_domain", 0, "the configuration");
+}
+
+static char *
+dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+nt_err
+nt_config_load(const char *path, nt_config *cfg, nt_diags *diags)
+{
+    nt_ydoc doc;
+    nt_diag d;
+    reader r;
+    nt_err err;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->path = strdup(path);
+    cfg->dir = dir_of(path);
+    if (!cfg->path || !cfg->dir)
+        return NT_ENOMEM;
+    err = nt_ydoc_load(&doc, path, &d);
+    if (err != NT_OK) {
+        nt_diags_push(diags, &d);
+        nt_ydoc_release(&doc);
+        return err;
+    }
+    memset(&r, 0, sizeof(r));
+    r.cfg = cfg;
+    r.doc = &doc;
+    r.diags = diags;
+    if (!doc.root || doc.root->kind != NT_Y_MAP) {
+        nt_diags_add(diags, NT_SEV_ERROR, path, doc.root ? doc.root->line : 1,
+                     doc.root ? doc.root->col : 1,
+                     "the configuration must be a mapping of keys to values; see `nurture "
+                     "init` for an example");
+        nt_ydoc_release(&doc);
+        return NT_ECONFIG;
+    }
+    read_top(&r, doc.root);
+    nt_ydoc_release(&doc);
+    if (r.oom)
+        return NT_ENOMEM;
+    return diags->errors ? NT_ECONFIG : NT_OK;
+}
+
+static void
+free_secret(nt_secret_ref *s)
+{
+    free(s->env);
+    free(s->file);
+}
+
+void
+nt_config_release(nt_config *cfg)
+{
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->database);
+    free(cfg->campaigns_dir);
+    free(cfg->timezone);
+    free(cfg->default_stage);
+    for (size_t i = 0; i < cfg->nstages; i++) {
+        free(cfg->stages[i].name);
+        free(cfg->stages[i].definition);
+    }
+    free(cfg->stages);
+    for (size_t i = 0; i < cfg->nsenders; i++) {
+        nt_sender *s = &cfg->senders[i];
+        free(s->id);
+        free(s->name);
+        free(s->address);
+        free(s->reply_to);
+        free(s->postal_address);
+    }
+    free(cfg->senders);
+    for (size_t i = 0; i < cfg->nlead_fields; i++)
+        free(cfg->lead_fields[i]);
+    free(cfg->lead_fields);
+    free(cfg->smtp.host);
+    free(cfg->smtp.username);
+    free(cfg->smtp.helo);
+    free_secret(&cfg->smtp.password);
+    free(cfg->inbound.url);
+    free(cfg->inbound.username);
+    free(cfg->inbound.maildir);
+    free_secret(&cfg->inbound.password);
+    free_secret(&cfg->secret);
+    free(cfg->unsubscribe_url);
+    free(cfg->bounce_domain);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+nt_config_stage_index(const nt_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nstages; i++)
+        if (cfg->stages[i].name && strcasecmp(cfg->stages[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const nt_sender *
+nt_config_sender(const nt_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->nsenders; i++)
+        if (cfg->senders[i].id && strcmp(cfg->senders[i].id, id) == 0)
+            return &cfg->senders[i];
+    return NULL;
+}
+
+nt_err
+nt_config_find(const char *cli_path, char *out, size_t outsz, nt_diag *d)
+{
+    const char *env = getenv("NURTURE_CONFIG");
+    struct stat st;
+
+    if (cli_path && *cli_path) {
+        snprintf(out, outsz, "%s", cli_path);
+        if (stat(out, &st) != 0)
+            return nt_diag_set(d, NT_ENOTFOUND, out, 0, 0,
+                               "cannot read the config file given with -c: %s", strerror(errno));
+        return NT_OK;
+    }
+    if (env && *env) {
+        snprintf(out, outsz, "%s", env);
+        if (stat(out, &st) != 0)
+            return nt_diag_set(d, NT_ENOTFOUND, out, 0, 0,
+                               "cannot read the config file named by NURTURE_CONFIG: %s",
+                               strerror(errno));
+        return NT_OK;
+    }
+    snprintf(out, outsz, "%s", "nurture.yaml");
+    if (stat(out, &st) != 0)
+        return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0,
+                           "no configuration: give -c FILE, set NURTURE_CONFIG, or run in a "
+                           "folder with nurture.yaml (create one with `nurture init DIR`)");
+    return NT_OK;
+}
+
+nt_err
+nt_secret_read(const nt_secret_ref *ref, const char *what, nt_buf *out, nt_diag *d)
+{
+    nt_buf_reset(out);
+    if (ref->env) {
+        const char *v = getenv(ref->env);
+        if (!v || !*v)
+            return nt_diag_set(d, NT_ECONFIG, NULL, 0, 0,
+                               "the %s comes from environment variable %s, which is not set",
+                               what, ref->env);
+        nt_buf_adds(out, v);
+    } else if (ref->file) {
+        FILE *f = fopen(ref->file, "r");
+        char line[4096];
+        size_t n;
+        if (!f)
+            return nt_diag_set(d, NT_ECONFIG, ref->file, 0, 0, "cannot read the %s: %s", what,
+                               strerror(errno));
+        if (!fgets(line, sizeof(line), f))
+            line[0] = '\0';
+        fclose(f);
+        n = strcspn(line, "\r\n");
+        if (n == 0)
+            return nt_diag_set(d, NT_ECONFIG, ref->file, 1, 0, "the %s file is empty", what);
+        nt_buf_add(out, line, n);
+        memset(line, 0, sizeof(line));
+    } else {
+        return nt_diag_set(d, NT_ECONFIG, NULL, 0, 0,
+                           "no %s configured: add '%s: {env: NAME}' or '{file: PATH}'", what,
+                           what);
+    }
+    return out->err;
+}

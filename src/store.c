@@ -1,0 +1,165 @@
+/*
+ * The store interface: each nt_store_* call dispatches to the backend's
+ * operation, so callers never know which database they talk to.
+ */
+#include <stdlib.h>
+
+#include "nurture/store.h"
+
+#include "banned.h"
+
+void
+nt_enrollment_release(nt_enrollment *e)
+{
+    free(e->campaign);
+    free(e->version);
+    free(e->last_step_id);
+    free(e->exit_reason);
+    e->campaign = e->version = e->last_step_id = e->exit_reason = NULL;
+}
+
+void
+nt_store_close(nt_store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+nt_err
+nt_store_begin(nt_store *st, nt_diag *d)
+{
+    return st->ops->begin(st, d);
+}
+
+nt_err
+nt_store_commit(nt_store *st, nt_diag *d)
+{
+    return st->ops->commit(st, d);
+}
+
+nt_err
+nt_store_rollback(nt_store *st)
+{
+    return st->ops->rollback(st);
+}
+
+nt_err
+nt_store_integrity(nt_store *st, nt_diag *d)
+{
+    return st->ops->integrity(st, d);
+}
+
+nt_err
+nt_store_lead_upsert(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d)
+{
+    return st->ops->lead_upsert(st, lead, now, created, d);
+}
+
+nt_err
+nt_store_lead_get(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d)
+{
+    return st->ops->lead_get(st, id, email, out, d);
+}
+
+nt_err
+nt_store_lead_list(nt_store *st, const nt_lead_filter *f, nt_lead_cb cb, void *ctx, nt_diag *d)
+{
+    return st->ops->lead_list(st, f, cb, ctx, d);
+}
+
+nt_err
+nt_store_lead_changed_since(nt_store *st, int64_t rev, int64_t *max_rev, nt_lead_cb cb,
+                            void *ctx, nt_diag *d)
+{
+    return st->ops->lead_changed_since(st, rev, max_rev, cb, ctx, d);
+}
+
+nt_err
+nt_store_lead_set_stage(nt_store *st, int64_t id, const char *stage, int64_t now, nt_diag *d)
+{
+    return st->ops->lead_set_stage(st, id, stage, now, d);
+}
+
+nt_err
+nt_store_lead_count(nt_store *st, int64_t *out, nt_diag *d)
+{
+    return st->ops->lead_count(st, out, d);
+}
+
+nt_err
+nt_store_event_add(nt_store *st, int64_t lead_id, int64_t at, const char *kind,
+                   const char *detail, nt_diag *d)
+{
+    return st->ops->event_add(st, lead_id, at, kind, detail, d);
+}
+
+nt_err
+nt_store_event_list(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx, nt_diag *d)
+{
+    return st->ops->event_list(st, lead_id, cb, ctx, d);
+}
+
+nt_err
+nt_store_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz, int *is,
+                    nt_diag *d)
+{
+    return st->ops->suppressed(st, email, reason, reasonsz, is, d);
+}
+
+nt_err
+nt_store_suppress(nt_store *st, const char *email, const char *reason, int64_t at, nt_diag *d)
+{
+    return st->ops->suppress(st, email, reason, at, d);
+}
+
+nt_err
+nt_store_watermark_get(nt_store *st, const char *campaign, int64_t *rev, nt_diag *d)
+{
+    return st->ops->watermark_get(st, campaign, rev, d);
+}
+
+nt_err
+nt_store_watermark_set(nt_store *st, const char *campaign, int64_t rev, nt_diag *d)
+{
+    return st->ops->watermark_set(st, campaign, rev, d);
+}
+
+nt_err
+nt_store_enrollment_add(nt_store *st, nt_enrollment *e, int *added, nt_diag *d)
+{
+    return st->ops->enrollment_add(st, e, added, d);
+}
+
+nt_err
+nt_store_enrollment_update(nt_store *st, const nt_enrollment *e, nt_diag *d)
+{
+    return st->ops->enrollment_update(st, e, d);
+}
+
+nt_err
+nt_store_enrollment_get(nt_store *st, int64_t lead_id, const char *campaign, nt_enrollment *out,
+                        nt_diag *d)
+{
+    return st->ops->enrollment_get(st, lead_id, campaign, out, d);
+}
+
+nt_err
+nt_store_enrollment_due(nt_store *st, const char *campaign, int64_t until, int64_t limit,
+                        nt_enrollment_cb cb, void *ctx, nt_diag *d)
+{
+    return st->ops->enrollment_due(st, campaign, until, limit, cb, ctx, d);
+}
+
+nt_err
+nt_store_enrollment_list(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx,
+                         nt_diag *d)
+{
+    return st->ops->enrollment_list(st, lead_id, cb, ctx, d);
+}
+
+nt_err
+nt_store_step_sent(nt_store *st, int64_t lead_id, const char *campaign, const char *step_id,
+                   int *sent, nt_diag *d)
+{
+    return st->ops->step_sent(st, lead_id, campaign, step_id, sent, d);
+}

@@ -1,0 +1,1046 @@
+/*
+ * The SQLite store: the embedded default backend of nt_store, and the only
+ * file that includes <sqlite3.h>.
+ *
+ * One database file in WAL mode with foreign keys on, so a cron run and a
+ * person running `nurture lead list` do not block each other.  The schema
+ * is created and upgraded by numbered migrations keyed by
+ * PRAGMA user_version; each runs in its own transaction, so a crash leaves
+ * the file at one version or the next, never in between.  Every statement is
+ * prepared once per connection and bound, never assembled from strings.
+ */
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nurture/store.h"
+
+#include "banned.h"
+
+/* ---- schema ---- */
+
+static const char *const migrations[] = {
+    /* 1: leads, their timeline, campaigns, enrollments, sends, suppressions */
+    "CREATE TABLE leads ("
+    "  id INTEGER PRIMARY KEY,"
+    "  email TEXT NOT NULL UNIQUE,"
+    "  stage TEXT NOT NULL,"
+    "  timezone TEXT,"
+    "  first_name TEXT, last_name TEXT, company TEXT, title TEXT,"
+    "  phone TEXT, owner TEXT, source TEXT,"
+    "  fields TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  stage_changed_at INTEGER NOT NULL,"
+    "  rev INTEGER NOT NULL);"
+    "CREATE INDEX leads_stage ON leads(stage, id);"
+    "CREATE INDEX leads_rev ON leads(rev);"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,"
+    "  at INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT);"
+    "CREATE INDEX events_lead ON events(lead_id, id);"
+    "CREATE TABLE campaigns ("
+    "  name TEXT PRIMARY KEY,"
+    "  lead_rev INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE enrollments ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,"
+    "  campaign TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('active','completed','exited','paused')),"
+    "  step INTEGER NOT NULL DEFAULT 0,"
+    "  last_step_id TEXT,"
+    "  enrolled_at INTEGER NOT NULL,"
+    "  last_sent_at INTEGER NOT NULL DEFAULT 0,"
+    "  due_at INTEGER NOT NULL,"
+    "  next_at INTEGER NOT NULL,"
+    "  exit_reason TEXT,"
+    "  UNIQUE (lead_id, campaign));"
+    "CREATE INDEX enrollments_due ON enrollments(next_at) WHERE state = 'active';"
+    "CREATE TABLE sends ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,"
+    "  campaign TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  step_id TEXT NOT NULL,"
+    "  step INTEGER NOT NULL,"
+    "  state TEXT NOT NULL"
+    "    CHECK (state IN ('claimed','sent','deferred','failed','unknown')),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  smtp_code INTEGER,"
+    "  smtp_text TEXT,"
+    "  message_id TEXT,"
+    "  UNIQUE (lead_id, campaign, version, step_id));"
+    "CREATE INDEX sends_lead_step ON sends(lead_id, campaign, step_id);"
+    "CREATE TABLE suppressions ("
+    "  email TEXT PRIMARY KEY,"
+    "  reason TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);",
+};
+
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+/* ---- prepared statements ---- */
+
+#define LEAD_COLS                                                                                 \
+    "id, email, stage, timezone, first_name, last_name, company, title, phone, owner, source, "   \
+    "fields, created_at, updated_at, stage_changed_at"
+
+#define ENR_COLS                                                                                  \
+    "id, lead_id, campaign, version, state, step, last_step_id, enrolled_at, last_sent_at, "      \
+    "due_at, next_at, exit_reason"
+
+enum {
+    Q_LEAD_BY_EMAIL,
+    Q_LEAD_BY_ID,
+    Q_LEAD_INSERT,
+    Q_LEAD_UPDATE,
+    Q_LEAD_LIST,
+    Q_LEAD_CHANGED,
+    Q_LEAD_STAGE,
+    Q_LEAD_COUNT,
+    Q_EVENT_ADD,
+    Q_EVENT_LIST,
+    Q_SUPP_GET,
+    Q_SUPP_PUT,
+    Q_WM_GET,
+    Q_WM_SET,
+    Q_ENR_ADD,
+    Q_ENR_UPDATE,
+    Q_ENR_GET,
+    Q_ENR_DUE,
+    Q_ENR_DUE_CAMPAIGN,
+    Q_ENR_LIST,
+    Q_STEP_SENT,
+    NQ
+};
+
+static const char *const sql[NQ] = {
+    [Q_LEAD_BY_EMAIL] = "SELECT " LEAD_COLS " FROM leads WHERE email = ?1",
+    [Q_LEAD_BY_ID] = "SELECT " LEAD_COLS " FROM leads WHERE id = ?1",
+    [Q_LEAD_INSERT] =
+        "INSERT INTO leads (email, stage, timezone, first_name, last_name, company, title, "
+        "phone, owner, source, fields, created_at, updated_at, stage_changed_at, rev) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12, "
+        "(SELECT coalesce(max(rev), 0) + 1 FROM leads))",
+    [Q_LEAD_UPDATE] =
+        "UPDATE leads SET stage = ?2, timezone = ?3, first_name = ?4, last_name = ?5, "
+        "company = ?6, title = ?7, phone = ?8, owner = ?9, source = ?10, fields = ?11, "
+        "updated_at = ?12, stage_changed_at = ?13, "
+        "rev = (SELECT coalesce(max(rev), 0) + 1 FROM leads) WHERE id = ?1",
+    [Q_LEAD_LIST] = "SELECT " LEAD_COLS " FROM leads WHERE (?1 IS NULL OR stage = ?1) "
+                    "AND id > ?2 ORDER BY id LIMIT ?3",
+    [Q_LEAD_CHANGED] = "SELECT " LEAD_COLS ", rev FROM leads WHERE rev > ?1 ORDER BY rev",
+    [Q_LEAD_STAGE] = "UPDATE leads SET stage = ?2, updated_at = ?3, stage_changed_at = ?3, "
+                     "rev = (SELECT coalesce(max(rev), 0) + 1 FROM leads) "
+                     "WHERE id = ?1 AND stage <> ?2",
+    [Q_LEAD_COUNT] = "SELECT count(*) FROM leads",
+    [Q_EVENT_ADD] = "INSERT INTO events (lead_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+    [Q_EVENT_LIST] = "SELECT id, lead_id, at, kind, detail FROM events WHERE lead_id = ?1 "
+                     "ORDER BY id",
+    [Q_SUPP_GET] = "SELECT reason FROM suppressions WHERE email = ?1",
+    [Q_SUPP_PUT] = "INSERT INTO suppressions (email, reason, at) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT (email) DO NOTHING",
+    [Q_WM_GET] = "SELECT lead_rev FROM campaigns WHERE name = ?1",
+    [Q_WM_SET] = "INSERT INTO campaigns (name, lead_rev) VALUES (?1, ?2) "
+                 "ON CONFLICT (name) DO UPDATE SET lead_rev = excluded.lead_rev",
+    [Q_ENR_ADD] = "INSERT INTO enrollments (lead_id, campaign, version, state, step, "
+                  "last_step_id, enrolled_at, last_sent_at, due_at, next_at, exit_reason) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                  "ON CONFLICT (lead_id, campaign) DO NOTHING",
+    [Q_ENR_UPDATE] = "UPDATE enrollments SET version = ?2, state = ?3, step = ?4, "
+                     "last_step_id = ?5, last_sent_at = ?6, due_at = ?7, next_at = ?8, "
+                     "exit_reason = ?9 WHERE id = ?1",
+    [Q_ENR_GET] = "SELECT " ENR_COLS " FROM enrollments WHERE lead_id = ?1 AND campaign = ?2",
+    [Q_ENR_DUE] = "SELECT " ENR_COLS " FROM enrollments WHERE state = 'active' "
+                  "AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
+    [Q_ENR_DUE_CAMPAIGN] = "SELECT " ENR_COLS " FROM enrollments WHERE state = 'active' "
+                           "AND next_at <= ?1 AND campaign = ?3 ORDER BY next_at, id LIMIT ?2",
+    [Q_ENR_LIST] = "SELECT " ENR_COLS " FROM enrollments WHERE lead_id = ?1 ORDER BY id",
+    [Q_STEP_SENT] = "SELECT 1 FROM sends WHERE lead_id = ?1 AND campaign = ?2 "
+                    "AND step_id = ?3 LIMIT 1",
+};
+
+typedef struct sqlite_store {
+    nt_store base;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[NQ];
+    char path[1024];
+} sqlite_store;
+
+static sqlite_store *
+S(nt_store *st)
+{
+    return (sqlite_store *)st;
+}
+
+static nt_err
+db_error(sqlite_store *s, nt_diag *d, const char *what)
+{
+    int code = sqlite3_errcode(s->db);
+    nt_err err = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? NT_EBUSY : NT_ESTORE;
+
+    return nt_diag_set(d, err, s->path, 0, 0, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* The statement for q, prepared on first use, reset and unbound. */
+static sqlite3_stmt *
+stmt(sqlite_store *s, int q, nt_diag *d)
+{
+    if (!s->stmt[q]) {
+        if (sqlite3_prepare_v3(s->db, sql[q], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[q], NULL) !=
+            SQLITE_OK) {
+            db_error(s, d, "preparing a query");
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(s->stmt[q]);
+        sqlite3_clear_bindings(s->stmt[q]);
+    }
+    return s->stmt[q];
+}
+
+static void
+bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+static char *
+col_dup(sqlite3_stmt *q, int i)
+{
+    const unsigned char *v = sqlite3_column_text(q, i);
+    return v ? strdup((const char *)v) : NULL;
+}
+
+static nt_err
+exec(sqlite_store *s, const char *text, nt_diag *d)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(s->db, text, NULL, NULL, &msg) != SQLITE_OK) {
+        nt_err err = db_error(s, d, msg ? msg : "executing");
+        sqlite3_free(msg);
+        return err;
+    }
+    return NT_OK;
+}
+
+/* ---- custom fields as a JSON object ---- */
+
+static char *
+fields_to_json(const nt_lead *l)
+{
+    json_t *o = json_object();
+    char *text;
+
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < l->nfields; i++)
+        json_object_set_new(o, l->fields[i].name, json_string(l->fields[i].value));
+    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return text;
+}
+
+static nt_err
+fields_from_json(nt_lead *l, const char *text)
+{
+    json_error_t jerr;
+    json_t *o, *v;
+    const char *k;
+    nt_err err = NT_OK;
+
+    if (!text || !*text)
+        return NT_OK;
+    o = json_loads(text, 0, &jerr);
+    if (!o || !json_is_object(o)) {
+        json_decref(o);
+        return NT_ESTORE;
+    }
+    json_object_foreach(o, k, v)
+    {
+        if (json_is_string(v) && (err = nt_lead_set(l, k, json_string_value(v))) != NT_OK)
+            break;
+    }
+    json_decref(o);
+    return err;
+}
+
+static nt_err
+read_lead(sqlite3_stmt *q, nt_lead *l)
+{
+    static const char *const cols[] = {"email", "stage",   "timezone", "first_name",
+                                       "last_name", "company", "title",   "phone",
+                                       "owner", "source"};
+    nt_err err = NT_OK;
+
+    nt_lead_init(l);
+    l->id = sqlite3_column_int64(q, 0);
+    for (int i = 0; i < 10 && !err; i++)
+        err = nt_lead_set(l, cols[i], (const char *)sqlite3_column_text(q, i + 1));
+    if (!err)
+        err = fields_from_json(l, (const char *)sqlite3_column_text(q, 11));
+    l->created_at = sqlite3_column_int64(q, 12);
+    l->updated_at = sqlite3_column_int64(q, 13);
+    l->stage_changed_at = sqlite3_column_int64(q, 14);
+    if (err)
+        nt_lead_release(l);
+    return err;
+}
+
+/* ---- backend operations ---- */
+
+static void
+s_close(nt_store *st)
+{
+    sqlite_store *s = S(st);
+
+    for (int i = 0; i < NQ; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static nt_err
+s_begin(nt_store *st, nt_diag *d)
+{
+    return exec(S(st), "BEGIN IMMEDIATE", d);
+}
+
+static nt_err
+s_commit(nt_store *st, nt_diag *d)
+{
+    return exec(S(st), "COMMIT", d);
+}
+
+static nt_err
+s_rollback(nt_store *st)
+{
+    if (sqlite3_get_autocommit(S(st)->db))
+        return NT_OK;
+    return exec(S(st), "ROLLBACK", NULL);
+}
+
+static nt_err
+s_integrity(nt_store *st, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q;
+    nt_err err = NT_OK;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
+        return db_error(s, d, "integrity check");
+    if (sqlite3_step(q) != SQLITE_ROW)
+        err = db_error(s, d, "integrity check");
+    else if (strcmp((const char *)sqlite3_column_text(q, 0), "ok") != 0)
+        err = nt_diag_set(d, NT_ESTORE, s->path, 0, 0, "integrity check failed: %s",
+                          sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return err;
+}
+
+static nt_err
+add_event(sqlite_store *s, int64_t lead_id, int64_t at, const char *kind, const char *detail,
+          nt_diag *d)
+{
+    sqlite3_stmt *q = stmt(s, Q_EVENT_ADD, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, lead_id);
+    sqlite3_bind_int64(q, 2, at);
+    bind_text(q, 3, kind);
+    bind_text(q, 4, detail);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "recording an event");
+    return NT_OK;
+}
+
+static void
+bind_lead_values(sqlite3_stmt *q, const nt_lead *l, const char *fields)
+{
+    bind_text(q, 2, l->stage);
+    bind_text(q, 3, l->timezone);
+    bind_text(q, 4, l->first_name);
+    bind_text(q, 5, l->last_name);
+    bind_text(q, 6, l->company);
+    bind_text(q, 7, l->title);
+    bind_text(q, 8, l->phone);
+    bind_text(q, 9, l->owner);
+    bind_text(q, 10, l->source);
+    bind_text(q, 11, fields);
+}
+
+static nt_err
+insert_lead(sqlite_store *s, nt_lead *l, int64_t now, nt_diag *d)
+{
+    sqlite3_stmt *q = stmt(s, Q_LEAD_INSERT, d);
+    char *fields = fields_to_json(l);
+    nt_err err = NT_OK;
+
+    if (!q || !fields) {
+        free(fields);
+        return q ? NT_ENOMEM : NT_ESTORE;
+    }
+    bind_text(q, 1, l->email);
+    bind_lead_values(q, l, fields);
+    sqlite3_bind_int64(q, 12, now);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        err = db_error(s, d, "adding a lead");
+    free(fields);
+    if (err)
+        return err;
+    l->id = sqlite3_last_insert_rowid(s->db);
+    return add_event(s, l->id, now, "created", NULL, d);
+}
+
+/* Overlay the non-NULL fields of `in` on `old`; list changed names in `changed`. */
+static nt_err
+merge_lead(nt_lead *old, const nt_lead *in, json_t *changed)
+{
+    nt_err err = NT_OK;
+
+    for (size_t i = 1; nt_lead_std_fields[i] && !err; i++) {
+        const char *name = nt_lead_std_fields[i];
+        const char *nv = nt_lead_get(in, name), *ov = nt_lead_get(old, name);
+        if (nv && (!ov || strcmp(nv, ov) != 0)) {
+            json_array_append_new(changed, json_string(name));
+            err = nt_lead_set(old, name, nv);
+        }
+    }
+    for (size_t i = 0; i < in->nfields && !err; i++) {
+        const char *ov = nt_lead_get(old, in->fields[i].name);
+        if (!ov || strcmp(ov, in->fields[i].value) != 0) {
+            json_array_append_new(changed, json_string(in->fields[i].name));
+            err = nt_lead_set(old, in->fields[i].name, in->fields[i].value);
+        }
+    }
+    return err;
+}
+
+static nt_err
+stage_event(sqlite_store *s, int64_t id, const char *from, const char *to, int64_t now,
+            nt_diag *d)
+{
+    json_t *o = json_pack("{s:s, s:s}", "from", from, "to", to);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    nt_err err = text ? add_event(s, id, now, "stage", text, d) : NT_ENOMEM;
+
+    free(text);
+    json_decref(o);
+    return err;
+}
+
+static nt_err
+update_lead(sqlite_store *s, nt_lead *old, const nt_lead *in, int64_t now, nt_diag *d)
+{
+    json_t *changed = json_array();
+    char *fields = NULL, *detail = NULL, *old_stage = old->stage ? strdup(old->stage) : NULL;
+    sqlite3_stmt *q;
+    nt_err err;
+
+    if (!changed || !old_stage) {
+        err = NT_ENOMEM;
+        goto out;
+    }
+    if ((err = merge_lead(old, in, changed)) != NT_OK || json_array_size(changed) == 0)
+        goto out;
+    if (strcmp(old_stage, old->stage) != 0)
+        old->stage_changed_at = now;
+    fields = fields_to_json(old);
+    q = stmt(s, Q_LEAD_UPDATE, d);
+    if (!fields || !q) {
+        err = q ? NT_ENOMEM : NT_ESTORE;
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, old->id);
+    bind_lead_values(q, old, fields);
+    sqlite3_bind_int64(q, 12, now);
+    sqlite3_bind_int64(q, 13, old->stage_changed_at);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        err = db_error(s, d, "updating a lead");
+        goto out;
+    }
+    detail = json_dumps(changed, JSON_COMPACT);
+    if ((err = add_event(s, old->id, now, "updated", detail, d)) != NT_OK)
+        goto out;
+    if (strcmp(old_stage, old->stage) != 0)
+        err = stage_event(s, old->id, old_stage, old->stage, now, d);
+out:
+    free(old_stage);
+    free(fields);
+    free(detail);
+    json_decref(changed);
+    return err;
+}
+
+static nt_err
+s_lead_get(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, email ? Q_LEAD_BY_EMAIL : Q_LEAD_BY_ID, d);
+    int rc;
+    nt_err err;
+
+    if (!q)
+        return NT_ESTORE;
+    if (email)
+        bind_text(q, 1, email);
+    else
+        sqlite3_bind_int64(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(q);
+        if (email)
+            return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "no lead with email %s", email);
+        return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "no lead with id %lld", (long long)id);
+    }
+    if (rc != SQLITE_ROW)
+        return db_error(s, d, "reading a lead");
+    err = read_lead(q, out);
+    sqlite3_reset(q);
+    return err;
+}
+
+static nt_err
+s_lead_upsert(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    nt_lead old;
+    nt_err err;
+
+    if ((err = exec(s, "SAVEPOINT upsert", d)) != NT_OK)
+        return err;
+    err = s_lead_get(st, 0, lead->email, &old, NULL);
+    if (err == NT_ENOTFOUND) {
+        *created = 1;
+        err = insert_lead(s, lead, now, d);
+    } else if (err == NT_OK) {
+        *created = 0;
+        lead->id = old.id;
+        err = update_lead(s, &old, lead, now, d);
+        nt_lead_release(&old);
+    } else {
+        err = db_error(s, d, "looking up a lead");
+    }
+    if (err) {
+        exec(s, "ROLLBACK TO upsert", NULL);
+        exec(s, "RELEASE upsert", NULL);
+        return err;
+    }
+    return exec(s, "RELEASE upsert", d);
+}
+
+static nt_err
+iterate_leads(sqlite_store *s, sqlite3_stmt *q, nt_lead_cb cb, void *ctx, int64_t *max_rev,
+              nt_diag *d)
+{
+    int rc;
+    nt_err err = NT_OK;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        nt_lead l;
+        int stop;
+        if ((err = read_lead(q, &l)) != NT_OK)
+            break;
+        if (max_rev)
+            *max_rev = sqlite3_column_int64(q, 15);
+        stop = cb(ctx, &l);
+        nt_lead_release(&l);
+        if (stop)
+            break;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = db_error(s, d, "listing leads");
+    sqlite3_reset(q);
+    return err;
+}
+
+static nt_err
+s_lead_list(nt_store *st, const nt_lead_filter *f, nt_lead_cb cb, void *ctx, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_LEAD_LIST, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, f ? f->stage : NULL);
+    sqlite3_bind_int64(q, 2, f ? f->after_id : 0);
+    sqlite3_bind_int64(q, 3, f && f->limit > 0 ? f->limit : -1);
+    return iterate_leads(s, q, cb, ctx, NULL, d);
+}
+
+static nt_err
+s_lead_changed_since(nt_store *st, int64_t rev, int64_t *max_rev, nt_lead_cb cb, void *ctx,
+                     nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_LEAD_CHANGED, d);
+
+    *max_rev = rev;
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, rev);
+    return iterate_leads(s, q, cb, ctx, max_rev, d);
+}
+
+static nt_err
+s_lead_set_stage(nt_store *st, int64_t id, const char *stage, int64_t now, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    nt_lead old;
+    sqlite3_stmt *q;
+    nt_err err;
+
+    if ((err = exec(s, "SAVEPOINT stage", d)) != NT_OK)
+        return err;
+    if ((err = s_lead_get(st, id, NULL, &old, d)) != NT_OK)
+        goto fail;
+    q = stmt(s, Q_LEAD_STAGE, d);
+    if (!q) {
+        err = NT_ESTORE;
+    } else {
+        sqlite3_bind_int64(q, 1, id);
+        bind_text(q, 2, stage);
+        sqlite3_bind_int64(q, 3, now);
+        if (sqlite3_step(q) != SQLITE_DONE)
+            err = db_error(s, d, "changing the stage");
+        else if (sqlite3_changes(s->db) > 0)
+            err = stage_event(s, id, old.stage, stage, now, d);
+    }
+    nt_lead_release(&old);
+    if (err)
+        goto fail;
+    return exec(s, "RELEASE stage", d);
+fail:
+    exec(s, "ROLLBACK TO stage", NULL);
+    exec(s, "RELEASE stage", NULL);
+    return err;
+}
+
+static nt_err
+s_lead_count(nt_store *st, int64_t *out, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_LEAD_COUNT, d);
+
+    if (!q)
+        return NT_ESTORE;
+    if (sqlite3_step(q) != SQLITE_ROW)
+        return db_error(s, d, "counting leads");
+    *out = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return NT_OK;
+}
+
+static nt_err
+s_event_add(nt_store *st, int64_t lead_id, int64_t at, const char *kind, const char *detail,
+            nt_diag *d)
+{
+    return add_event(S(st), lead_id, at, kind, detail, d);
+}
+
+static nt_err
+s_event_list(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_EVENT_LIST, d);
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, lead_id);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        nt_event ev = {
+            .id = sqlite3_column_int64(q, 0),
+            .lead_id = sqlite3_column_int64(q, 1),
+            .at = sqlite3_column_int64(q, 2),
+            .kind = (const char *)sqlite3_column_text(q, 3),
+            .detail = (const char *)sqlite3_column_text(q, 4),
+        };
+        if (cb(ctx, &ev))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(s, d, "reading events");
+    sqlite3_reset(q);
+    return NT_OK;
+}
+
+static nt_err
+s_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz, int *is,
+             nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SUPP_GET, d);
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, email);
+    rc = sqlite3_step(q);
+    *is = rc == SQLITE_ROW;
+    if (*is && reason && reasonsz)
+        snprintf(reason, reasonsz, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(s, d, "checking the suppression list");
+    return NT_OK;
+}
+
+static nt_err
+s_suppress(nt_store *st, const char *email, const char *reason, int64_t at, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SUPP_PUT, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, email);
+    bind_text(q, 2, reason);
+    sqlite3_bind_int64(q, 3, at);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "suppressing an address");
+    return NT_OK;
+}
+
+static nt_err
+s_watermark_get(nt_store *st, const char *campaign, int64_t *rev, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_WM_GET, d);
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, campaign);
+    rc = sqlite3_step(q);
+    *rev = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(s, d, "reading a campaign");
+    return NT_OK;
+}
+
+static nt_err
+s_watermark_set(nt_store *st, const char *campaign, int64_t rev, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_WM_SET, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, campaign);
+    sqlite3_bind_int64(q, 2, rev);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "recording a campaign");
+    return NT_OK;
+}
+
+static const char *const state_names[] = {"active", "completed", "exited", "paused"};
+
+const char *
+nt_enroll_state_name(nt_enroll_state st)
+{
+    return (unsigned)st < 4 ? state_names[st] : "?";
+}
+
+static nt_enroll_state
+state_from(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && !strcmp(s, state_names[i]))
+            return (nt_enroll_state)i;
+    return NT_ENROLL_EXITED;
+}
+
+static nt_err
+read_enrollment(sqlite3_stmt *q, nt_enrollment *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->id = sqlite3_column_int64(q, 0);
+    e->lead_id = sqlite3_column_int64(q, 1);
+    e->campaign = col_dup(q, 2);
+    e->version = col_dup(q, 3);
+    e->state = state_from((const char *)sqlite3_column_text(q, 4));
+    e->step = sqlite3_column_int(q, 5);
+    e->last_step_id = col_dup(q, 6);
+    e->enrolled_at = sqlite3_column_int64(q, 7);
+    e->last_sent_at = sqlite3_column_int64(q, 8);
+    e->due_at = sqlite3_column_int64(q, 9);
+    e->next_at = sqlite3_column_int64(q, 10);
+    e->exit_reason = col_dup(q, 11);
+    if (!e->campaign || !e->version) {
+        nt_enrollment_release(e);
+        return NT_ENOMEM;
+    }
+    return NT_OK;
+}
+
+static nt_err
+s_enrollment_add(nt_store *st, nt_enrollment *e, int *added, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_ENR_ADD, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, e->lead_id);
+    bind_text(q, 2, e->campaign);
+    bind_text(q, 3, e->version);
+    bind_text(q, 4, nt_enroll_state_name(e->state));
+    sqlite3_bind_int(q, 5, e->step);
+    bind_text(q, 6, e->last_step_id);
+    sqlite3_bind_int64(q, 7, e->enrolled_at);
+    sqlite3_bind_int64(q, 8, e->last_sent_at);
+    sqlite3_bind_int64(q, 9, e->due_at);
+    sqlite3_bind_int64(q, 10, e->next_at);
+    bind_text(q, 11, e->exit_reason);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "enrolling a lead");
+    *added = sqlite3_changes(s->db) > 0;
+    if (*added)
+        e->id = sqlite3_last_insert_rowid(s->db);
+    return NT_OK;
+}
+
+static nt_err
+s_enrollment_update(nt_store *st, const nt_enrollment *e, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_ENR_UPDATE, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, e->id);
+    bind_text(q, 2, e->version);
+    bind_text(q, 3, nt_enroll_state_name(e->state));
+    sqlite3_bind_int(q, 4, e->step);
+    bind_text(q, 5, e->last_step_id);
+    sqlite3_bind_int64(q, 6, e->last_sent_at);
+    sqlite3_bind_int64(q, 7, e->due_at);
+    sqlite3_bind_int64(q, 8, e->next_at);
+    bind_text(q, 9, e->exit_reason);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "updating an enrollment");
+    return NT_OK;
+}
+
+static nt_err
+s_enrollment_get(nt_store *st, int64_t lead_id, const char *campaign, nt_enrollment *out,
+                 nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_ENR_GET, d);
+    int rc;
+    nt_err err;
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, lead_id);
+    bind_text(q, 2, campaign);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(q);
+        return NT_ENOTFOUND;
+    }
+    if (rc != SQLITE_ROW)
+        return db_error(s, d, "reading an enrollment");
+    err = read_enrollment(q, out);
+    sqlite3_reset(q);
+    return err;
+}
+
+static nt_err
+iterate_enrollments(sqlite_store *s, sqlite3_stmt *q, nt_enrollment_cb cb, void *ctx,
+                    nt_diag *d)
+{
+    int rc;
+    nt_err err = NT_OK;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        nt_enrollment e;
+        int stop;
+        if ((err = read_enrollment(q, &e)) != NT_OK)
+            break;
+        stop = cb(ctx, &e);
+        nt_enrollment_release(&e);
+        if (stop)
+            break;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = db_error(s, d, "reading enrollments");
+    sqlite3_reset(q);
+    return err;
+}
+
+static nt_err
+s_enrollment_due(nt_store *st, const char *campaign, int64_t until, int64_t limit,
+                 nt_enrollment_cb cb, void *ctx, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, campaign ? Q_ENR_DUE_CAMPAIGN : Q_ENR_DUE, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, until);
+    sqlite3_bind_int64(q, 2, limit > 0 ? limit : -1);
+    if (campaign)
+        bind_text(q, 3, campaign);
+    return iterate_enrollments(s, q, cb, ctx, d);
+}
+
+static nt_err
+s_enrollment_list(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_ENR_LIST, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, lead_id);
+    return iterate_enrollments(s, q, cb, ctx, d);
+}
+
+static nt_err
+s_step_sent(nt_store *st, int64_t lead_id, const char *campaign, const char *step_id, int *sent,
+            nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_STEP_SENT, d);
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, lead_id);
+    bind_text(q, 2, campaign);
+    bind_text(q, 3, step_id);
+    rc = sqlite3_step(q);
+    *sent = rc == SQLITE_ROW;
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(s, d, "reading sends");
+    return NT_OK;
+}
+
+static const nt_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = s_close,
+    .begin = s_begin,
+    .commit = s_commit,
+    .rollback = s_rollback,
+    .integrity = s_integrity,
+    .lead_upsert = s_lead_upsert,
+    .lead_get = s_lead_get,
+    .lead_list = s_lead_list,
+    .lead_changed_since = s_lead_changed_since,
+    .lead_set_stage = s_lead_set_stage,
+    .lead_count = s_lead_count,
+    .event_add = s_event_add,
+    .event_list = s_event_list,
+    .suppressed = s_suppressed,
+    .suppress = s_suppress,
+    .watermark_get = s_watermark_get,
+    .watermark_set = s_watermark_set,
+    .enrollment_add = s_enrollment_add,
+    .enrollment_update = s_enrollment_update,
+    .enrollment_get = s_enrollment_get,
+    .enrollment_due = s_enrollment_due,
+    .enrollment_list = s_enrollment_list,
+    .step_sent = s_step_sent,
+};
+
+/* ---- opening and migrating ---- */
+
+static nt_err
+user_version(sqlite_store *s, int *v, nt_diag *d)
+{
+    sqlite3_stmt *q;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+        return db_error(s, d, "reading the schema version");
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return db_error(s, d, "reading the schema version");
+    }
+    *v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return NT_OK;
+}
+
+static nt_err
+migrate(sqlite_store *s, nt_diag *d)
+{
+    int v;
+    nt_err err;
+
+    if ((err = user_version(s, &v, d)) != NT_OK)
+        return err;
+    if (v > (int)NMIGRATIONS)
+        return nt_diag_set(d, NT_ESTORE, s->path, 0, 0,
+                           "the database has schema version %d, newer than this nurture "
+                           "(%d): upgrade nurture",
+                           v, (int)NMIGRATIONS);
+    while (v < (int)NMIGRATIONS) {
+        char pragma[64];
+        if ((err = exec(s, "BEGIN IMMEDIATE", d)) != NT_OK)
+            return err;
+        /* Another process may have migrated while we waited for the lock. */
+        if ((err = user_version(s, &v, d)) != NT_OK || v >= (int)NMIGRATIONS) {
+            exec(s, "ROLLBACK", NULL);
+            return err;
+        }
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+        if ((err = exec(s, migrations[v], d)) != NT_OK || (err = exec(s, pragma, d)) != NT_OK) {
+            exec(s, "ROLLBACK", NULL);
+            return err;
+        }
+        if ((err = exec(s, "COMMIT", d)) != NT_OK)
+            return err;
+        v++;
+    }
+    return NT_OK;
+}
+
+nt_err
+nt_store_open_sqlite(const char *path, nt_store **out, nt_diag *d)
+{
+    sqlite_store *s = calloc(1, sizeof(*s));
+    nt_err err;
+
+    *out = NULL;
+    if (!s)
+        return NT_ENOMEM;
+    s->base.ops = &sqlite_ops;
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        err = nt_diag_set(d, NT_ESTORE, path, 0, 0, "cannot open the database: %s",
+                          s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 15000);
+    sqlite3_extended_result_codes(s->db, 1);
+    if ((err = exec(s, "PRAGMA journal_mode = WAL", d)) != NT_OK ||
+        (err = exec(s, "PRAGMA foreign_keys = ON", d)) != NT_OK ||
+        (err = exec(s, "PRAGMA synchronous = NORMAL", d)) != NT_OK ||
+        (err = migrate(s, d)) != NT_OK)
+        goto fail;
+    *out = &s->base;
+    return NT_OK;
+fail:
+    sqlite3_close(s->db);
+    free(s);
+    return err;
+}
