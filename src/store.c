@@ -50,9 +50,10 @@ nt_store_integrity(nt_store *st, nt_diag *d)
 }
 
 nt_err
-nt_store_lead_upsert(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d)
+nt_store_lead_upsert(nt_store *st, nt_lead *lead, const char *default_stage, int64_t now,
+                     int *created, nt_diag *d)
 {
-    return st->ops->lead_upsert(st, lead, now, created, d);
+    return st->ops->lead_upsert(st, lead, default_stage, now, created, d);
 }
 
 nt_err

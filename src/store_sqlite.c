@@ -383,7 +383,7 @@ bind_lead_values(sqlite3_stmt *q, const nt_lead *l, const char *fields)
 }
 
 static nt_err
-insert_lead(sqlite_store *s, nt_lead *l, int64_t now, nt_diag *d)
+insert_lead(sqlite_store *s, nt_lead *l, const char *default_stage, int64_t now, nt_diag *d)
 {
     sqlite3_stmt *q = stmt(s, Q_LEAD_INSERT, d);
     char *fields = fields_to_json(l);
@@ -393,8 +393,14 @@ insert_lead(sqlite_store *s, nt_lead *l, int64_t now, nt_diag *d)
         free(fields);
         return q ? NT_ENOMEM : NT_ESTORE;
     }
+    if (!l->stage && !default_stage) {
+        free(fields);
+        return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "a new lead needs a stage");
+    }
     bind_text(q, 1, l->email);
     bind_lead_values(q, l, fields);
+    if (!l->stage)
+        bind_text(q, 2, default_stage);
     sqlite3_bind_int64(q, 12, now);
     if (sqlite3_step(q) != SQLITE_DONE)
         err = db_error(s, d, "adding a lead");
@@ -514,7 +520,8 @@ s_lead_get(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d
 }
 
 static nt_err
-s_lead_upsert(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d)
+s_lead_upsert(nt_store *st, nt_lead *lead, const char *default_stage, int64_t now, int *created,
+              nt_diag *d)
 {
     sqlite_store *s = S(st);
     nt_lead old;
@@ -525,7 +532,7 @@ s_lead_upsert(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d
     err = s_lead_get(st, 0, lead->email, &old, NULL);
     if (err == NT_ENOTFOUND) {
         *created = 1;
-        err = insert_lead(s, lead, now, d);
+        err = insert_lead(s, lead, default_stage, now, d);
     } else if (err == NT_OK) {
         *created = 0;
         lead->id = old.id;

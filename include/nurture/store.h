@@ -74,7 +74,8 @@ typedef struct nt_store_ops {
     nt_err (*rollback)(nt_store *st);
     nt_err (*integrity)(nt_store *st, nt_diag *d);
 
-    nt_err (*lead_upsert)(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d);
+    nt_err (*lead_upsert)(nt_store *st, nt_lead *lead, const char *default_stage, int64_t now,
+                          int *created, nt_diag *d);
     nt_err (*lead_get)(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d);
     nt_err (*lead_list)(nt_store *st, const nt_lead_filter *f, nt_lead_cb cb, void *ctx,
                         nt_diag *d);
@@ -132,10 +133,13 @@ nt_err nt_store_integrity(nt_store *st, nt_diag *d);
 /*
  * Insert the lead, or update the lead with the same email: fields given in
  * `lead` replace stored ones, fields it leaves NULL are kept, custom fields
- * are merged.  lead->id is set.  *created says which happened.  Appends a
- * "created", "updated" or "stage" event.
+ * are merged.  A new lead without a stage gets default_stage.  lead->id is
+ * set.  *created says which happened.  Appends a "created", "updated" and,
+ * when the stage changed, a "stage" event.  Atomic on its own (a savepoint),
+ * and may run inside nt_store_begin / nt_store_commit for speed.
  */
-nt_err nt_store_lead_upsert(nt_store *st, nt_lead *lead, int64_t now, int *created, nt_diag *d);
+nt_err nt_store_lead_upsert(nt_store *st, nt_lead *lead, const char *default_stage, int64_t now,
+                            int *created, nt_diag *d);
 /* By id (email NULL) or by normalised email (id 0).  out owned by caller:
  * nt_lead_release.  NT_ENOTFOUND when absent. */
 nt_err nt_store_lead_get(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d);

@@ -1,0 +1,70 @@
+/*
+ * What every subcommand shares: the global options, the loaded config and
+ * the open store, how errors are printed, and the exit codes cron and
+ * scripts can rely on (from sysexits.h, documented in the README).
+ */
+#ifndef NURTURE_CLI_H
+#define NURTURE_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nurture/config.h"
+#include "nurture/error.h"
+#include "nurture/store.h"
+
+enum {
+    NT_EXIT_OK = 0,
+    NT_EXIT_FAIL = 1,     /* the command ran, but something it did failed */
+    NT_EXIT_USAGE = 64,   /* bad command line */
+    NT_EXIT_DATA = 65,    /* bad input data (lint errors, a bad CSV with --strict) */
+    NT_EXIT_NOINPUT = 66, /* an input file is missing */
+    NT_EXIT_SOFTWARE = 70,
+    NT_EXIT_IO = 74,
+    NT_EXIT_TEMPFAIL = 75, /* try again later: database busy, lock held */
+    NT_EXIT_CONFIG = 78,   /* the configuration is missing or wrong */
+};
+
+typedef struct nt_cli {
+    const char *prog;        /* "nurture" */
+    const char *config_path; /* from -c, or NULL */
+    nt_config cfg;
+    int cfg_loaded;
+    nt_store *store;
+} nt_cli;
+
+/* A subcommand: argv[0] is the command name.  Returns an exit code. */
+typedef int (*nt_cmd_fn)(nt_cli *cli, int argc, char **argv);
+
+/* Load the config (once); on failure print every problem and return the
+ * exit code to use, else 0. */
+int cli_load_config(nt_cli *cli);
+/* Load the config and open the store (once); as cli_load_config. */
+int cli_open_store(nt_cli *cli);
+
+/* Print "nurture: message" (with file:line:col when known) to stderr. */
+void cli_diag(const nt_diag *d);
+void cli_diags(const nt_diags *ds);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Exit code for a library error. */
+int cli_exit_for(nt_err err);
+
+/* Parse a time argument (see nt_time_parse; also "now").  Prints on error. */
+int cli_parse_time(const char *arg, int64_t *out);
+/* The current time (the only clock read in the program). */
+int64_t cli_clock(void);
+
+/* Print `text` and return NT_EXIT_OK: for --help. */
+int cli_help(const char *text);
+/* "unknown option" etc.: print, point at --help, return NT_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Subcommands, one file each (cmd_<name>.c). */
+int cmd_init(nt_cli *cli, int argc, char **argv);
+int cmd_lead(nt_cli *cli, int argc, char **argv);
+int cmd_campaign(nt_cli *cli, int argc, char **argv);
+int cmd_plan(nt_cli *cli, int argc, char **argv);
+int cmd_preview(nt_cli *cli, int argc, char **argv);
+int cmd_stages(nt_cli *cli, int argc, char **argv);
+
+#endif
