@@ -21,8 +21,8 @@
 #include "banned.h"
 
 static const char *const top_keys[] = {
-    "name", "description", "status", "audience", "sender", "window",
-    "stale_after", "steps", "exit", "footer", NULL,
+    "name",        "description", "status", "audience", "sender", "window",
+    "stale_after", "steps",       "exit",   "footer",   NULL,
 };
 static const char *const audience_keys[] = {"stage", "where", NULL};
 static const char *const cond_keys[] = {
@@ -137,9 +137,12 @@ read_cond(loader *ld, const nt_ynode *m, nt_cond *cd)
         nt_cond_op op;
         int list;
     } ops[] = {
-        {"equals", NT_COND_EQUALS, 0},      {"not_equals", NT_COND_NOT_EQUALS, 0},
-        {"in", NT_COND_IN, 1},              {"not_in", NT_COND_NOT_IN, 2},
-        {"contains", NT_COND_CONTAINS, 0},  {"present", NT_COND_PRESENT, -1},
+        {"equals", NT_COND_EQUALS, 0},
+        {"not_equals", NT_COND_NOT_EQUALS, 0},
+        {"in", NT_COND_IN, 1},
+        {"not_in", NT_COND_NOT_IN, 2},
+        {"contains", NT_COND_CONTAINS, 0},
+        {"present", NT_COND_PRESENT, -1},
         {"absent", NT_COND_ABSENT, -1},
     };
     int found = 0;
@@ -217,8 +220,9 @@ read_audience(loader *ld, const nt_ynode *m)
     }
     for (size_t i = 0; i < where->n; i++) {
         if (where->vals[i]->kind != NT_Y_MAP) {
-            err_at(ld, where->vals[i], "each condition is a mapping, such as {field: country, "
-                                       "in: [US, CA]}");
+            err_at(ld, where->vals[i],
+                   "each condition is a mapping, such as {field: country, "
+                   "in: [US, CA]}");
             continue;
         }
         read_cond(ld, where->vals[i], &c->conds[c->nconds++]);
@@ -281,8 +285,9 @@ read_days(loader *ld, const nt_ynode *n)
     w->days = 0;
     if (n->kind == NT_Y_SCALAR) {
         if (!parse_days_item(n->str, &w->days))
-            err_at(ld, n, "bad days '%s': use a list such as [mon, tue, wed, thu, fri], or "
-                          "mon-fri, or weekdays",
+            err_at(ld, n,
+                   "bad days '%s': use a list such as [mon, tue, wed, thu, fri], or "
+                   "mon-fri, or weekdays",
                    n->str);
         return;
     }
@@ -566,8 +571,9 @@ read_exit(loader *ld, const nt_ynode *n)
     c->line_exit = n->line;
     c->col_exit = n->col;
     if (n->kind != NT_Y_SEQ) {
-        err_at(ld, n, "'exit' must be a list such as [reply, unsubscribe, bounce, "
-                      "stage_change]");
+        err_at(ld, n,
+               "'exit' must be a list such as [reply, unsubscribe, bounce, "
+               "stage_change]");
         return;
     }
     for (size_t i = 0; i < n->n; i++) {
@@ -588,8 +594,7 @@ read_exit(loader *ld, const nt_ynode *n)
                              hint);
             else
                 err_at(ld, n->vals[i],
-                       "unknown exit rule '%s': use reply, unsubscribe, bounce or stage_change",
-                       s);
+                       "unknown exit rule '%s': use reply, unsubscribe, bounce or stage_change", s);
         }
     }
 }
@@ -611,8 +616,8 @@ read_campaign(loader *ld)
     else if ((s = text_of(ld, n, "name")) != NULL) {
         c->line_name = n->line;
         c->col_name = n->col;
-        if (!nt_field_name_ok(s) && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
-                                        strlen(s))
+        if (!nt_field_name_ok(s) &&
+            strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(s))
             err_at(ld, n, "campaign name '%s' may use only lower-case letters, digits, '-' and '_'",
                    s);
         c->name = xstrdup(ld, s);
@@ -627,8 +632,9 @@ read_campaign(loader *ld)
     read_audience(ld, nt_ymap_get(root, "audience"));
     n = nt_ymap_get(root, "sender");
     if (!n)
-        err_at(ld, root, "the campaign needs a 'sender', one of the sender ids in the "
-                         "configuration");
+        err_at(ld, root,
+               "the campaign needs a 'sender', one of the sender ids in the "
+               "configuration");
     else {
         c->line_sender = n->line;
         c->col_sender = n->col;
@@ -686,46 +692,33 @@ finish_version(loader *ld)
         snprintf(ld->c->version + 2 * i, 3, "%02x", md[i]);
 }
 
-nt_err
-nt_campaign_load(const char *path, nt_campaign **out, nt_diags *diags)
+static nt_err
+parse(nt_campaign *c, const char *src, size_t len, nt_diags *diags)
 {
     loader ld;
     nt_ydoc doc;
     nt_diag d;
     size_t errors_before = diags->errors;
-    char *data = NULL;
-    size_t len = 0;
-    int e;
     nt_err err;
 
-    *out = NULL;
     memset(&ld, 0, sizeof(ld));
     memset(&doc, 0, sizeof(doc));
-    ld.c = calloc(1, sizeof(*ld.c));
+    ld.c = c;
+    ld.diags = diags;
     ld.hash = EVP_MD_CTX_new();
-    if (!ld.c || !ld.hash || locate(path, &ld.c->path, &ld.c->dir) != NT_OK) {
-        err = NT_ENOMEM;
-        goto out;
-    }
-    e = read_file(ld.c->path, &data, &len, NT_YAML_MAX_BYTES);
-    if (e) {
-        nt_diags_add(diags, NT_SEV_ERROR, ld.c->path, 0, 0, "cannot read the campaign: %s",
-                     e == EFBIG ? "larger than 4 MiB" : strerror(e));
-        err = e == ENOENT ? NT_ENOTFOUND : NT_EIO;
-        goto out;
-    }
+    if (!ld.hash)
+        return NT_ENOMEM;
     EVP_DigestInit_ex(ld.hash, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ld.hash, data, len);
+    EVP_DigestUpdate(ld.hash, src, len);
     EVP_DigestUpdate(ld.hash, "", 1);
     nt_diag_clear(&d);
-    if ((err = nt_ydoc_parse(&doc, ld.c->path, data, len, &d)) != NT_OK) {
+    if ((err = nt_ydoc_parse(&doc, c->path, src, len, &d)) != NT_OK) {
         nt_diags_push(diags, &d);
         goto out;
     }
     ld.doc = &doc;
-    ld.diags = diags;
     if (!doc.root || doc.root->kind != NT_Y_MAP) {
-        nt_diags_add(diags, NT_SEV_ERROR, ld.c->path, doc.root ? doc.root->line : 1,
+        nt_diags_add(diags, NT_SEV_ERROR, c->path, doc.root ? doc.root->line : 1,
                      doc.root ? doc.root->col : 1,
                      "a campaign is a mapping with name, audience, sender, window, steps and "
                      "exit; see campaigns/ for examples");
@@ -737,12 +730,61 @@ nt_campaign_load(const char *path, nt_campaign **out, nt_diags *diags)
     err = ld.oom ? NT_ENOMEM : diags->errors > errors_before ? NT_EINVAL : NT_OK;
 out:
     nt_ydoc_release(&doc);
-    free(data);
     EVP_MD_CTX_free(ld.hash);
+    return err;
+}
+
+nt_err
+nt_campaign_parse(const char *file, const char *dir, const char *src, size_t len, nt_campaign **out,
+                  nt_diags *diags)
+{
+    nt_campaign *c = calloc(1, sizeof(*c));
+    nt_err err;
+
+    *out = NULL;
+    if (!c)
+        return NT_ENOMEM;
+    c->path = strdup(file);
+    c->dir = strdup(dir);
+    if (!c->path || !c->dir) {
+        nt_campaign_free(c);
+        return NT_ENOMEM;
+    }
+    err = parse(c, src, len, diags);
     if (err == NT_OK)
-        *out = ld.c;
+        *out = c;
     else
-        nt_campaign_free(ld.c);
+        nt_campaign_free(c);
+    return err;
+}
+
+nt_err
+nt_campaign_load(const char *path, nt_campaign **out, nt_diags *diags)
+{
+    nt_campaign *c = calloc(1, sizeof(*c));
+    char *data = NULL;
+    size_t len = 0;
+    int e;
+    nt_err err;
+
+    *out = NULL;
+    if (!c || locate(path, &c->path, &c->dir) != NT_OK) {
+        free(c);
+        return NT_ENOMEM;
+    }
+    e = read_file(c->path, &data, &len, NT_YAML_MAX_BYTES);
+    if (e) {
+        nt_diags_add(diags, NT_SEV_ERROR, c->path, 0, 0, "cannot read the campaign: %s",
+                     e == EFBIG ? "larger than 4 MiB" : strerror(e));
+        nt_campaign_free(c);
+        return e == ENOENT ? NT_ENOTFOUND : NT_EIO;
+    }
+    err = parse(c, data, len, diags);
+    free(data);
+    if (err == NT_OK)
+        *out = c;
+    else
+        nt_campaign_free(c);
     return err;
 }
 

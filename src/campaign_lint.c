@@ -55,8 +55,8 @@ all_fields(const nt_config *cfg, const char **out, size_t max)
 }
 
 static void
-lint_template(const nt_campaign *c, const nt_config *cfg, const nt_template *t,
-              const char *path, nt_diags *ds)
+lint_template(const nt_campaign *c, const nt_config *cfg, const nt_template *t, const char *path,
+              nt_diags *ds)
 {
     const char *known[300];
 
@@ -128,8 +128,7 @@ lint_steps(const nt_campaign *c, const nt_config *cfg, nt_diags *ds)
             if (c->steps[j].email_path && s->email_path &&
                 !strcmp(c->steps[j].email_path, s->email_path))
                 nt_diags_add(ds, NT_SEV_WARNING, c->path, s->email_line, s->email_col,
-                             "step '%s' sends the same email as step '%s'", s->id,
-                             c->steps[j].id);
+                             "step '%s' sends the same email as step '%s'", s->id, c->steps[j].id);
     }
     if (c->nsteps && c->steps[0].after > 60 * 86400)
         nt_diags_add(ds, NT_SEV_WARNING, c->path, c->steps[0].after_line, c->steps[0].after_col,
@@ -193,8 +192,7 @@ nt_campaign_lint(const nt_campaign *c, const nt_config *cfg, nt_diags *ds)
         const char *hint = nt_did_you_mean(c->stage, names);
         nt_diags_add(ds, NT_SEV_ERROR, c->path, c->line_stage, c->col_stage,
                      "unknown stage '%s'%s%s%s (stages are defined in %s)", c->stage,
-                     hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "",
-                     cfg->path);
+                     hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "", cfg->path);
     }
     if (c->stage && cfg->nstages && nt_config_stage_index(cfg, c->stage) == (int)cfg->nstages - 1)
         nt_diags_add(ds, NT_SEV_WARNING, c->path, c->line_stage, c->col_stage,

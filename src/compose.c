@@ -44,8 +44,8 @@ nt_compose_render(const nt_config *cfg, const nt_campaign *c, size_t step, const
 
     memset(out, 0, sizeof(*out));
     if (step >= c->nsteps || !c->steps[step].tmpl)
-        return nt_diag_set(d, NT_ENOTFOUND, c->path, 0, 0, "campaign '%s' has no step %zu",
-                           c->name, step + 1);
+        return nt_diag_set(d, NT_ENOTFOUND, c->path, 0, 0, "campaign '%s' has no step %zu", c->name,
+                           step + 1);
     m.sender = c->sender ? nt_config_sender(cfg, c->sender) : NULL;
     if (!m.sender)
         return nt_diag_set(d, NT_ECONFIG, c->path, c->line_sender, c->col_sender,
@@ -82,16 +82,16 @@ nt_compose_message(const nt_config *cfg, const nt_campaign *c, size_t step, cons
     h.list_unsubscribe_mailto = ids->list_unsubscribe_mailto;
     h.list_unsubscribe_url = ids->list_unsubscribe_url;
     h.campaign = c->name;
-    err = nt_message_compose(&h, r.text, strlen(r.text), r.html, r.html ? strlen(r.html) : 0,
-                             out, d);
+    err =
+        nt_message_compose(&h, r.text, strlen(r.text), r.html, r.html ? strlen(r.html) : 0, out, d);
     nt_rendered_release(&r);
     return err;
 }
 
 void
-nt_compose_preview_ids(const nt_config *cfg, const nt_campaign *c, size_t step,
-                       const nt_lead *l, char *msgid, size_t msgidsz, char *mailto,
-                       size_t mailtosz, char *url, size_t urlsz, nt_send_ids *ids)
+nt_compose_preview_ids(const nt_config *cfg, const nt_campaign *c, size_t step, const nt_lead *l,
+                       char *msgid, size_t msgidsz, char *mailto, size_t mailtosz, char *url,
+                       size_t urlsz, nt_send_ids *ids)
 {
     const nt_sender *s = c->sender ? nt_config_sender(cfg, c->sender) : NULL;
     const char *domain = cfg->bounce_domain ? cfg->bounce_domain

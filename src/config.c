@@ -18,21 +18,28 @@
 #include "banned.h"
 
 const char *const nt_default_stages[] = {
-    "subscriber",  "Opted in to receive content; no buying signal yet.",
-    "lead",        "Gave contact details in exchange for something (demo request, trial, "
-                   "download) and fits the audience.",
-    "MQL",         "Marketing-qualified: engaged enough, and fits the ideal customer profile "
-                   "well enough, for sales to take a look.",
-    "SQL",         "Sales-qualified: a rep accepted the lead and confirmed need, budget or "
-                   "timing in a conversation.",
-    "opportunity", "A deal is open in the CRM with an amount and a close date.",
-    "customer",    "Signed and paying.",
+    "subscriber",
+    "Opted in to receive content; no buying signal yet.",
+    "lead",
+    "Gave contact details in exchange for something (demo request, trial, "
+    "download) and fits the audience.",
+    "MQL",
+    "Marketing-qualified: engaged enough, and fits the ideal customer profile "
+    "well enough, for sales to take a look.",
+    "SQL",
+    "Sales-qualified: a rep accepted the lead and confirmed need, budget or "
+    "timing in a conversation.",
+    "opportunity",
+    "A deal is open in the CRM with an amount and a close date.",
+    "customer",
+    "Signed and paying.",
     NULL,
 };
 
 static const char *const top_keys[] = {
-    "database", "campaigns", "timezone", "default_stage", "stages", "lead_fields", "senders",
-    "smtp", "inbound", "secret", "unsubscribe_url", "bounce_domain", NULL,
+    "database",        "campaigns",     "timezone", "default_stage", "stages",
+    "lead_fields",     "senders",       "smtp",     "inbound",       "secret",
+    "unsubscribe_url", "bounce_domain", NULL,
 };
 static const char *const stage_keys[] = {"name", "definition", NULL};
 static const char *const sender_keys[] = {
@@ -41,8 +48,7 @@ static const char *const sender_keys[] = {
 static const char *const smtp_keys[] = {
     "host", "port", "tls", "username", "password", "helo", "timeout", "sessions", "batch", NULL,
 };
-static const char *const inbound_keys[] = {"imap", "pop3", "maildir", "username", "password",
-                                           NULL};
+static const char *const inbound_keys[] = {"imap", "pop3", "maildir", "username", "password", NULL};
 static const char *const secret_keys[] = {"env", "file", NULL};
 
 typedef struct reader {
@@ -94,8 +100,7 @@ get_str(reader *r, const nt_ynode *m, const char *key, int required, const char 
 }
 
 static long long
-get_int(reader *r, const nt_ynode *m, const char *key, long long def, long long min,
-        long long max)
+get_int(reader *r, const nt_ynode *m, const char *key, long long def, long long min, long long max)
 {
     const nt_ynode *n = nt_ymap_get(m, key);
     long long v = def;
@@ -155,8 +160,7 @@ read_secret_ref(reader *r, const nt_ynode *n, const char *what, nt_secret_ref *o
     out->file = resolve(r, nt_ymap_get(n, "file") ? get_str(r, n, "file", 0, what) : NULL);
     if (!!out->env == !!out->file)
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
-                     "%s must name exactly one of 'env' (an environment variable) or 'file'",
-                     what);
+                     "%s must name exactly one of 'env' (an environment variable) or 'file'", what);
 }
 
 static void
@@ -220,8 +224,7 @@ read_sender(reader *r, const nt_ynode *m, nt_sender *s)
         s->reply_to = norm;
     } else if (s->reply_to) {
         const nt_ynode *n = nt_ymap_get(m, "reply_to");
-        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col, "reply_to: %s",
-                     d.msg);
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col, "reply_to: %s", d.msg);
     }
 }
 
@@ -569,8 +572,8 @@ nt_secret_read(const nt_secret_ref *ref, const char *what, nt_buf *out, nt_diag 
         const char *v = getenv(ref->env);
         if (!v || !*v)
             return nt_diag_set(d, NT_ECONFIG, NULL, 0, 0,
-                               "the %s comes from environment variable %s, which is not set",
-                               what, ref->env);
+                               "the %s comes from environment variable %s, which is not set", what,
+                               ref->env);
         nt_buf_adds(out, v);
     } else if (ref->file) {
         FILE *f = fopen(ref->file, "r");
@@ -589,8 +592,7 @@ nt_secret_read(const nt_secret_ref *ref, const char *what, nt_buf *out, nt_diag 
         memset(line, 0, sizeof(line));
     } else {
         return nt_diag_set(d, NT_ECONFIG, NULL, 0, 0,
-                           "no %s configured: add '%s: {env: NAME}' or '{file: PATH}'", what,
-                           what);
+                           "no %s configured: add '%s: {env: NAME}' or '{file: PATH}'", what, what);
     }
     return out->err;
 }

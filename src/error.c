@@ -47,8 +47,7 @@ nt_diag_clear(nt_diag *d)
 }
 
 static void
-fill(nt_diag *d, nt_severity sev, const char *file, int line, int col, const char *fmt,
-     va_list ap)
+fill(nt_diag *d, nt_severity sev, const char *file, int line, int col, const char *fmt, va_list ap)
 {
     d->sev = sev;
     d->line = line;

@@ -179,8 +179,7 @@ nt_field_name_ok(const char *name)
     if (n == 0 || n > 64 || !islower((unsigned char)name[0]))
         return 0;
     for (size_t i = 1; i < n; i++)
-        if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
-            name[i] != '_')
+        if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) && name[i] != '_')
             return 0;
     return 1;
 }
@@ -272,8 +271,9 @@ nt_email_normalize(const char *s, size_t len, char **out, nt_diag *d)
     if (len == 0)
         return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "the email address is empty");
     if (len > 254)
-        return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "the email address is longer than 254 "
-                                                     "characters");
+        return nt_diag_set(d, NT_EINVAL, NULL, 0, 0,
+                           "the email address is longer than 254 "
+                           "characters");
     if (memchr(s, '\0', len))
         return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "the email address contains a NUL byte");
     at = NULL;

@@ -16,7 +16,7 @@ const char *
 nt_plan_status_name(nt_plan_status s)
 {
     static const char *const names[] = {
-        "send", "waiting", "outside-window", "stale", "suppressed",
+        "send", "waiting", "outside-window", "stale",       "suppressed",
         "exit", "paused",  "complete",       "no-campaign",
     };
     return (unsigned)s <= NT_PLAN_NO_CAMPAIGN ? names[s] : "?";
@@ -192,9 +192,8 @@ due_one(void *vctx, const nt_enrollment *e)
 }
 
 nt_err
-nt_plan_due(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs,
-            const nt_plan_opts *o, nt_tzcache *zones, nt_plan_cb cb, void *ctx,
-            nt_plan_stats *stats, nt_diag *d)
+nt_plan_due(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, const nt_plan_opts *o,
+            nt_tzcache *zones, nt_plan_cb cb, void *ctx, nt_plan_stats *stats, nt_diag *d)
 {
     due_ctx x = {st, cfg, cs, o, zones, cb, ctx, stats, d, NT_OK};
     int64_t until = o->until > o->at ? o->until : o->at;

@@ -69,8 +69,8 @@ nt_store_lead_list(nt_store *st, const nt_lead_filter *f, nt_lead_cb cb, void *c
 }
 
 nt_err
-nt_store_lead_changed_since(nt_store *st, int64_t rev, int64_t *max_rev, nt_lead_cb cb,
-                            void *ctx, nt_diag *d)
+nt_store_lead_changed_since(nt_store *st, int64_t rev, int64_t *max_rev, nt_lead_cb cb, void *ctx,
+                            nt_diag *d)
 {
     return st->ops->lead_changed_since(st, rev, max_rev, cb, ctx, d);
 }
@@ -88,8 +88,8 @@ nt_store_lead_count(nt_store *st, int64_t *out, nt_diag *d)
 }
 
 nt_err
-nt_store_event_add(nt_store *st, int64_t lead_id, int64_t at, const char *kind,
-                   const char *detail, nt_diag *d)
+nt_store_event_add(nt_store *st, int64_t lead_id, int64_t at, const char *kind, const char *detail,
+                   nt_diag *d)
 {
     return st->ops->event_add(st, lead_id, at, kind, detail, d);
 }
@@ -152,8 +152,7 @@ nt_store_enrollment_due(nt_store *st, const char *campaign, int64_t until, int64
 }
 
 nt_err
-nt_store_enrollment_list(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx,
-                         nt_diag *d)
+nt_store_enrollment_list(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx, nt_diag *d)
 {
     return st->ops->enrollment_list(st, lead_id, cb, ctx, d);
 }

@@ -89,12 +89,12 @@ static const char *const migrations[] = {
 
 /* ---- prepared statements ---- */
 
-#define LEAD_COLS                                                                                 \
-    "id, email, stage, timezone, first_name, last_name, company, title, phone, owner, source, "   \
+#define LEAD_COLS                                                                                  \
+    "id, email, stage, timezone, first_name, last_name, company, title, phone, owner, source, "    \
     "fields, created_at, updated_at, stage_changed_at"
 
-#define ENR_COLS                                                                                  \
-    "id, lead_id, campaign, version, state, step, last_step_id, enrolled_at, last_sent_at, "      \
+#define ENR_COLS                                                                                   \
+    "id, lead_id, campaign, version, state, step, last_step_id, enrolled_at, last_sent_at, "       \
     "due_at, next_at, exit_reason"
 
 enum {
@@ -280,9 +280,8 @@ fields_from_json(nt_lead *l, const char *text)
 static nt_err
 read_lead(sqlite3_stmt *q, nt_lead *l)
 {
-    static const char *const cols[] = {"email", "stage",   "timezone", "first_name",
-                                       "last_name", "company", "title",   "phone",
-                                       "owner", "source"};
+    static const char *const cols[] = {"email",   "stage", "timezone", "first_name", "last_name",
+                                       "company", "title", "phone",    "owner",      "source"};
     nt_err err = NT_OK;
 
     nt_lead_init(l);
@@ -436,8 +435,7 @@ merge_lead(nt_lead *old, const nt_lead *in, json_t *changed)
 }
 
 static nt_err
-stage_event(sqlite_store *s, int64_t id, const char *from, const char *to, int64_t now,
-            nt_diag *d)
+stage_event(sqlite_store *s, int64_t id, const char *from, const char *to, int64_t now, nt_diag *d)
 {
     json_t *o = json_pack("{s:s, s:s}", "from", from, "to", to);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -686,8 +684,7 @@ s_event_list(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx, nt_diag *
 }
 
 static nt_err
-s_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz, int *is,
-             nt_diag *d)
+s_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz, int *is, nt_diag *d)
 {
     sqlite_store *s = S(st);
     sqlite3_stmt *q = stmt(s, Q_SUPP_GET, d);
@@ -870,8 +867,7 @@ s_enrollment_get(nt_store *st, int64_t lead_id, const char *campaign, nt_enrollm
 }
 
 static nt_err
-iterate_enrollments(sqlite_store *s, sqlite3_stmt *q, nt_enrollment_cb cb, void *ctx,
-                    nt_diag *d)
+iterate_enrollments(sqlite_store *s, sqlite3_stmt *q, nt_enrollment_cb cb, void *ctx, nt_diag *d)
 {
     int rc;
     nt_err err = NT_OK;

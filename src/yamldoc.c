@@ -386,8 +386,7 @@ nt_ynode_kind_name(const nt_ynode *n)
 }
 
 nt_err
-nt_ynode_str(const nt_ydoc *doc, const nt_ynode *n, const char *what, const char **out,
-             nt_diag *d)
+nt_ynode_str(const nt_ydoc *doc, const nt_ynode *n, const char *what, const char **out, nt_diag *d)
 {
     if (!n || n->kind != NT_Y_SCALAR)
         return nt_diag_set(d, NT_EINVAL, doc->file, n ? n->line : 0, n ? n->col : 0,
@@ -400,8 +399,8 @@ nt_ynode_str(const nt_ydoc *doc, const nt_ynode *n, const char *what, const char
 }
 
 nt_err
-nt_ynode_int(const nt_ydoc *doc, const nt_ynode *n, const char *what, long long min,
-             long long max, long long *out, nt_diag *d)
+nt_ynode_int(const nt_ydoc *doc, const nt_ynode *n, const char *what, long long min, long long max,
+             long long *out, nt_diag *d)
 {
     char *end;
     long long v;

@@ -103,6 +103,14 @@ typedef struct nt_campaign {
  */
 nt_err nt_campaign_load(const char *path, nt_campaign **out, nt_diags *diags);
 
+/*
+ * Parse a campaign from memory: src[0..len) (borrowed for the call) is the
+ * YAML of `file`, and the email files it names are read relative to `dir`.
+ * Otherwise as nt_campaign_load.
+ */
+nt_err nt_campaign_parse(const char *file, const char *dir, const char *src, size_t len,
+                         nt_campaign **out, nt_diags *diags);
+
 void nt_campaign_free(nt_campaign *c);
 
 /*
@@ -134,8 +142,7 @@ typedef struct nt_campaign_set {
  * go into diags; *failed counts them.  Two campaigns with the same name are
  * an error (both left out).  set owned by the caller: nt_campaign_set_release.
  */
-nt_err nt_campaign_set_load(const char *dir, nt_campaign_set *set, size_t *failed,
-                            nt_diags *diags);
+nt_err nt_campaign_set_load(const char *dir, nt_campaign_set *set, size_t *failed, nt_diags *diags);
 void nt_campaign_set_release(nt_campaign_set *set);
 /* Borrowed, or NULL. */
 nt_campaign *nt_campaign_set_find(const nt_campaign_set *set, const char *name);

@@ -28,14 +28,12 @@ typedef struct nt_send_ids {
  * caller: nt_rendered_release.  NT_ECONFIG when the campaign's sender is not
  * in cfg.
  */
-nt_err nt_compose_render(const nt_config *cfg, const nt_campaign *c, size_t step,
-                         const nt_lead *l, const char *unsubscribe_url, nt_rendered *out,
-                         nt_diag *d);
+nt_err nt_compose_render(const nt_config *cfg, const nt_campaign *c, size_t step, const nt_lead *l,
+                         const char *unsubscribe_url, nt_rendered *out, nt_diag *d);
 
 /* Render and compose the whole message into out (appended). */
-nt_err nt_compose_message(const nt_config *cfg, const nt_campaign *c, size_t step,
-                          const nt_lead *l, int64_t date, const nt_send_ids *ids, nt_buf *out,
-                          nt_diag *d);
+nt_err nt_compose_message(const nt_config *cfg, const nt_campaign *c, size_t step, const nt_lead *l,
+                          int64_t date, const nt_send_ids *ids, nt_buf *out, nt_diag *d);
 
 /*
  * Identities for a preview (no signed token): a Message-ID naming the

@@ -65,7 +65,7 @@ typedef enum nt_inbound_kind {
 
 typedef struct nt_inbound_config {
     nt_inbound_kind kind;
-    char *url;      /* imap(s)://host[:port]/MAILBOX or pop3(s)://... */
+    char *url; /* imap(s)://host[:port]/MAILBOX or pop3(s)://... */
     char *username;
     nt_secret_ref password;
     char *maildir; /* for NT_INBOUND_MAILDIR */
@@ -86,7 +86,7 @@ typedef struct nt_config {
     size_t nlead_fields;
     nt_smtp_config smtp;
     nt_inbound_config inbound;
-    nt_secret_ref secret; /* signing secret for tokens */
+    nt_secret_ref secret;  /* signing secret for tokens */
     char *unsubscribe_url; /* https base for one-click unsubscribe, or NULL */
     char *bounce_domain;   /* domain of VERP return paths, or NULL = sender's */
 } nt_config;

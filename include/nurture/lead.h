@@ -16,8 +16,8 @@
 #include "nurture/error.h"
 #include "nurture/tz.h"
 
-#define NT_LEAD_MAX_FIELDS 200     /* custom fields per lead */
-#define NT_LEAD_MAX_VALUE 4096     /* bytes in one field value */
+#define NT_LEAD_MAX_FIELDS 200 /* custom fields per lead */
+#define NT_LEAD_MAX_VALUE 4096 /* bytes in one field value */
 
 typedef struct nt_field {
     char *name;
@@ -35,8 +35,8 @@ typedef struct nt_lead {
     char *company;
     char *title;
     char *phone;
-    char *owner;  /* sales rep who owns the lead */
-    char *source; /* where it came from: "webinar-2026-10", "website" */
+    char *owner;      /* sales rep who owns the lead */
+    char *source;     /* where it came from: "webinar-2026-10", "website" */
     nt_field *fields; /* custom fields, sorted by name */
     size_t nfields;
     int64_t created_at;

@@ -32,9 +32,8 @@ typedef struct nt_enroll_stats {
  * audience (campaigns not paused; only `only` when not NULL), with the first
  * step scheduled from `now`.  Must run inside a store transaction.
  */
-nt_err nt_enroll(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs,
-                 const char *only, int64_t now, nt_tzcache *zones, nt_enroll_stats *stats,
-                 nt_diag *d);
+nt_err nt_enroll(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, const char *only,
+                 int64_t now, nt_tzcache *zones, nt_enroll_stats *stats, nt_diag *d);
 
 typedef enum nt_plan_status {
     NT_PLAN_SEND = 0,    /* a run now sends it */
@@ -56,13 +55,13 @@ typedef struct nt_plan_item {
     const nt_lead *lead;
     const nt_campaign *campaign; /* NULL for NT_PLAN_NO_CAMPAIGN */
     const nt_enrollment *enrollment;
-    int step;             /* index into campaign->steps, -1 when none */
+    int step; /* index into campaign->steps, -1 when none */
     nt_plan_status status;
-    int64_t when;         /* when it goes (the run time for NT_PLAN_SEND) */
-    int64_t scheduled;    /* the time it was scheduled for */
-    const nt_tz *tz;      /* zone of the send window */
-    const char *reason;   /* for people: why (not) */
-    int projected;        /* a later step, assuming the earlier ones go on time */
+    int64_t when;       /* when it goes (the run time for NT_PLAN_SEND) */
+    int64_t scheduled;  /* the time it was scheduled for */
+    const nt_tz *tz;    /* zone of the send window */
+    const char *reason; /* for people: why (not) */
+    int projected;      /* a later step, assuming the earlier ones go on time */
 } nt_plan_item;
 
 typedef int (*nt_plan_cb)(void *ctx, const nt_plan_item *item);
@@ -89,7 +88,7 @@ nt_err nt_plan_due(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs
 
 /* The zone a campaign's window uses for lead l: the window's fixed zone, the
  * lead's, or the configured default.  Borrowed from zones. */
-nt_err nt_plan_zone(const nt_config *cfg, const nt_campaign *c, const nt_lead *l,
-                    nt_tzcache *zones, const nt_tz **out, nt_diag *d);
+nt_err nt_plan_zone(const nt_config *cfg, const nt_campaign *c, const nt_lead *l, nt_tzcache *zones,
+                    const nt_tz **out, nt_diag *d);
 
 #endif

@@ -43,9 +43,9 @@ typedef struct nt_enrollment {
     int64_t id;
     int64_t lead_id;
     char *campaign;
-    char *version;     /* campaign version the lead is on */
+    char *version; /* campaign version the lead is on */
     nt_enroll_state state;
-    int step;          /* index of the next step to send */
+    int step;           /* index of the next step to send */
     char *last_step_id; /* id of the last step sent, or NULL */
     int64_t enrolled_at;
     int64_t last_sent_at; /* 0 when nothing sent yet */
@@ -57,9 +57,9 @@ typedef struct nt_enrollment {
 void nt_enrollment_release(nt_enrollment *e);
 
 typedef struct nt_lead_filter {
-    const char *stage;  /* NULL = any */
-    int64_t after_id;   /* ids greater than this (paging) */
-    int64_t limit;      /* 0 = no limit */
+    const char *stage; /* NULL = any */
+    int64_t after_id;  /* ids greater than this (paging) */
+    int64_t limit;     /* 0 = no limit */
 } nt_lead_filter;
 
 typedef int (*nt_lead_cb)(void *ctx, const nt_lead *lead);
@@ -81,18 +81,16 @@ typedef struct nt_store_ops {
                         nt_diag *d);
     nt_err (*lead_changed_since)(nt_store *st, int64_t rev, int64_t *max_rev, nt_lead_cb cb,
                                  void *ctx, nt_diag *d);
-    nt_err (*lead_set_stage)(nt_store *st, int64_t id, const char *stage, int64_t now,
-                             nt_diag *d);
+    nt_err (*lead_set_stage)(nt_store *st, int64_t id, const char *stage, int64_t now, nt_diag *d);
     nt_err (*lead_count)(nt_store *st, int64_t *out, nt_diag *d);
 
     nt_err (*event_add)(nt_store *st, int64_t lead_id, int64_t at, const char *kind,
                         const char *detail, nt_diag *d);
     nt_err (*event_list)(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx, nt_diag *d);
 
-    nt_err (*suppressed)(nt_store *st, const char *email, char *reason, size_t reasonsz,
-                         int *is, nt_diag *d);
-    nt_err (*suppress)(nt_store *st, const char *email, const char *reason, int64_t at,
-                       nt_diag *d);
+    nt_err (*suppressed)(nt_store *st, const char *email, char *reason, size_t reasonsz, int *is,
+                         nt_diag *d);
+    nt_err (*suppress)(nt_store *st, const char *email, const char *reason, int64_t at, nt_diag *d);
 
     nt_err (*watermark_get)(nt_store *st, const char *campaign, int64_t *rev, nt_diag *d);
     nt_err (*watermark_set)(nt_store *st, const char *campaign, int64_t rev, nt_diag *d);
@@ -104,8 +102,8 @@ typedef struct nt_store_ops {
                              nt_enrollment_cb cb, void *ctx, nt_diag *d);
     nt_err (*enrollment_list)(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx,
                               nt_diag *d);
-    nt_err (*step_sent)(nt_store *st, int64_t lead_id, const char *campaign,
-                        const char *step_id, int *sent, nt_diag *d);
+    nt_err (*step_sent)(nt_store *st, int64_t lead_id, const char *campaign, const char *step_id,
+                        int *sent, nt_diag *d);
 } nt_store_ops;
 
 /* Every backend's handle starts with this. */
@@ -160,12 +158,11 @@ nt_err nt_store_lead_count(nt_store *st, int64_t *out, nt_diag *d);
 nt_err nt_store_event_add(nt_store *st, int64_t lead_id, int64_t at, const char *kind,
                           const char *detail, nt_diag *d);
 /* Oldest first. */
-nt_err nt_store_event_list(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx,
-                           nt_diag *d);
+nt_err nt_store_event_list(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx, nt_diag *d);
 
 /* *is = 1 and the reason copied when email is on the suppression list. */
-nt_err nt_store_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz,
-                           int *is, nt_diag *d);
+nt_err nt_store_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz, int *is,
+                           nt_diag *d);
 nt_err nt_store_suppress(nt_store *st, const char *email, const char *reason, int64_t at,
                          nt_diag *d);
 
@@ -188,8 +185,8 @@ nt_err nt_store_enrollment_due(nt_store *st, const char *campaign, int64_t until
 nt_err nt_store_enrollment_list(nt_store *st, int64_t lead_id, nt_enrollment_cb cb, void *ctx,
                                 nt_diag *d);
 /* Whether step `step_id` of `campaign` was ever sent to the lead (any version). */
-nt_err nt_store_step_sent(nt_store *st, int64_t lead_id, const char *campaign,
-                          const char *step_id, int *sent, nt_diag *d);
+nt_err nt_store_step_sent(nt_store *st, int64_t lead_id, const char *campaign, const char *step_id,
+                          int *sent, nt_diag *d);
 
 const char *nt_enroll_state_name(nt_enroll_state s);
 

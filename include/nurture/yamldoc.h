@@ -75,8 +75,7 @@ nt_err nt_ynode_str(const nt_ydoc *doc, const nt_ynode *n, const char *what, con
                     nt_diag *d);
 nt_err nt_ynode_int(const nt_ydoc *doc, const nt_ynode *n, const char *what, long long min,
                     long long max, long long *out, nt_diag *d);
-nt_err nt_ynode_bool(const nt_ydoc *doc, const nt_ynode *n, const char *what, int *out,
-                     nt_diag *d);
+nt_err nt_ynode_bool(const nt_ydoc *doc, const nt_ynode *n, const char *what, int *out, nt_diag *d);
 
 /*
  * Check that every key of map m is in the NULL-terminated list `known`;

@@ -102,9 +102,9 @@ run_lint(nt_cli *cli, int json, int werror, int nfiles, char **files)
         fputs(nt_buf_cstr(&out), stdout);
     } else {
         cli_diags(&ds);
-        fprintf(stderr, "nurture: %zu campaign%s checked: %zu error%s, %zu warning%s\n",
-                checked, checked == 1 ? "" : "s", ds.errors, ds.errors == 1 ? "" : "s",
-                ds.warnings, ds.warnings == 1 ? "" : "s");
+        fprintf(stderr, "nurture: %zu campaign%s checked: %zu error%s, %zu warning%s\n", checked,
+                checked == 1 ? "" : "s", ds.errors, ds.errors == 1 ? "" : "s", ds.warnings,
+                ds.warnings == 1 ? "" : "s");
     }
     nt_buf_release(&out);
     int rc = ds.errors || (werror && ds.warnings) ? NT_EXIT_DATA : NT_EXIT_OK;

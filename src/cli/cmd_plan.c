@@ -78,8 +78,7 @@ print_item(void *ctx, const nt_plan_item *it)
         nt_buf_addf(b, ",\"lead_id\":%lld,\"campaign\":", (long long)it->lead->id);
         nt_buf_add_json(b, it->enrollment->campaign, strlen(it->enrollment->campaign));
         nt_buf_addf(b, ",\"version\":\"%s\",\"step\":%d,\"step_id\":",
-                    it->campaign ? it->campaign->version : it->enrollment->version,
-                    it->step + 1);
+                    it->campaign ? it->campaign->version : it->enrollment->version, it->step + 1);
         nt_buf_add_json(b, step_id, strlen(step_id));
         nt_buf_adds(b, ",\"subject\":");
         nt_buf_add_json(b, subject, strlen(subject));
@@ -123,8 +122,7 @@ parse_until(const char *arg, int64_t at, int64_t *out)
 }
 
 static void
-print_summary(const nt_plan_stats *ps, const nt_enroll_stats *es, int64_t at, int json,
-              nt_buf *b)
+print_summary(const nt_plan_stats *ps, const nt_enroll_stats *es, int64_t at, int json, nt_buf *b)
 {
     char when[32];
 
@@ -137,8 +135,9 @@ print_summary(const nt_plan_stats *ps, const nt_enroll_stats *es, int64_t at, in
         nt_buf_adds(b, "}}\n");
         return;
     }
-    fprintf(stderr, "plan at %s: %lld to send, %lld waiting, %lld outside the window, %lld stale, "
-                    "%lld suppressed, %lld leaving; %lld newly enrolled\n",
+    fprintf(stderr,
+            "plan at %s: %lld to send, %lld waiting, %lld outside the window, %lld stale, "
+            "%lld suppressed, %lld leaving; %lld newly enrolled\n",
             when, (long long)ps->by_status[NT_PLAN_SEND], (long long)ps->by_status[NT_PLAN_WAITING],
             (long long)ps->by_status[NT_PLAN_WINDOW], (long long)ps->by_status[NT_PLAN_STALE],
             (long long)ps->by_status[NT_PLAN_SUPPRESSED], (long long)ps->by_status[NT_PLAN_EXIT],
@@ -149,9 +148,12 @@ int
 cmd_plan(nt_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"at", required_argument, NULL, 'a'},      {"until", required_argument, NULL, 'u'},
-        {"campaign", required_argument, NULL, 'C'}, {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+        {"at", required_argument, NULL, 'a'},
+        {"until", required_argument, NULL, 'u'},
+        {"campaign", required_argument, NULL, 'C'},
+        {"limit", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nt_plan_opts o = {0};
@@ -211,8 +213,8 @@ cmd_plan(nt_cli *cli, int argc, char **argv)
     nt_campaign_set_load(cli->cfg.campaigns_dir, &set, &failed, &ds);
     if (failed) {
         cli_diags(&ds);
-        cli_error("%zu campaign%s skipped because of errors (see `nurture campaign lint`)",
-                  failed, failed == 1 ? "" : "s");
+        cli_error("%zu campaign%s skipped because of errors (see `nurture campaign lint`)", failed,
+                  failed == 1 ? "" : "s");
     }
     nt_diags_release(&ds);
     if (o.campaign && !nt_campaign_set_find(&set, o.campaign)) {
