@@ -46,6 +46,9 @@ nt_diag_clear(nt_diag *d)
         memset(d, 0, sizeof(*d));
 }
 
+static void fill(nt_diag *d, nt_severity sev, const char *file, int line, int col, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 6, 0)));
+
 static void
 fill(nt_diag *d, nt_severity sev, const char *file, int line, int col, const char *fmt, va_list ap)
 {

@@ -20,13 +20,13 @@ typedef struct nt_tz nt_tz;
 
 /* A broken-down local (civil) time. */
 typedef struct nt_civil {
-    int year;   /* e.g. 2026 */
-    int month;  /* 1..12 */
-    int day;    /* 1..31 */
-    int hour;   /* 0..23 */
-    int min;    /* 0..59 */
-    int sec;    /* 0..59 */
-    int wday;   /* 0 = Sunday .. 6 = Saturday; output only */
+    int year;           /* e.g. 2026 */
+    int month;          /* 1..12 */
+    int day;            /* 1..31 */
+    int hour;           /* 0..23 */
+    int min;            /* 0..59 */
+    int sec;            /* 0..59 */
+    int wday;           /* 0 = Sunday .. 6 = Saturday; output only */
     int32_t utc_offset; /* seconds east of UTC; output only */
     int is_dst;         /* output only */
     char abbrev[8];     /* "CET", "EDT"...; output only */
@@ -125,7 +125,8 @@ void nt_time_format_rfc5322(int64_t t, char *out, size_t outsz);
  */
 nt_err nt_duration_parse(const char *s, int64_t *out, nt_diag *d);
 
-/* "3d", "1d12h", "90m"... the shortest form nt_duration_parse reads back. */
+/* "3d", "1d12h", "1h30m", "2w": whole weeks as weeks, otherwise largest unit
+ * first from days down; nt_duration_parse reads it back. */
 void nt_duration_format(int64_t secs, char *out, size_t outsz);
 
 #endif
