@@ -23,12 +23,12 @@ typedef struct nt_message_hdrs {
     const char *to_name;
     const char *to_addr; /* required */
     const char *reply_to;
-    const char *subject; /* UTF-8, required */
-    int64_t date;        /* seconds since the epoch, written as UTC */
-    const char *message_id; /* without angle brackets; required */
+    const char *subject;                 /* UTF-8, required */
+    int64_t date;                        /* seconds since the epoch, written as UTC */
+    const char *message_id;              /* without angle brackets; required */
     const char *list_unsubscribe_mailto; /* "unsubscribe+TOKEN@example.com" */
     const char *list_unsubscribe_url;    /* https URL; adds List-Unsubscribe-Post */
-    const char *campaign; /* X-Nurture-Campaign, informational */
+    const char *campaign;                /* X-Nurture-Campaign, informational */
 } nt_message_hdrs;
 
 /*

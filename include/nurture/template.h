@@ -36,11 +36,11 @@ typedef struct nt_template nt_template;
 
 /* One merge field as written, for the linter. */
 typedef struct nt_merge_ref {
-    const char *name;   /* borrowed from the template */
-    const char *def;    /* default text, or NULL when none was given */
-    int line;           /* 1-based, in the template file */
-    int col;            /* 1-based, of the opening "{{" */
-    int in_header;      /* 1 when in subject or preheader */
+    const char *name; /* borrowed from the template */
+    const char *def;  /* default text, or NULL when none was given */
+    int line;         /* 1-based, in the template file */
+    int col;          /* 1-based, of the opening "{{" */
+    int in_header;    /* 1 when in subject or preheader */
 } nt_merge_ref;
 
 /*
