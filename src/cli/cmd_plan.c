@@ -35,12 +35,59 @@ static const char help[] =
     "  --json           one JSON object with the items and counts\n"
     "  -h, --help       this help\n";
 
+/* Items are collected and printed in time order, so a plan over two weeks
+ * reads as a calendar rather than lead by lead. */
+typedef struct line {
+    int64_t when;
+    size_t seq;
+    char *text;
+} line;
+
 typedef struct plan_out {
     nt_cli *cli;
     int json;
-    nt_buf *b;
-    int64_t items;
+    nt_buf *b; /* the item being formatted */
+    line *lines;
+    size_t n, cap;
+    int oom;
 } plan_out;
+
+static int
+grow_lines(plan_out *po)
+{
+    size_t ncap = po->cap ? po->cap * 2 : 256;
+    line *n = realloc(po->lines, ncap * sizeof(*n));
+
+    if (!n)
+        return 0;
+    po->lines = n;
+    po->cap = ncap;
+    return 1;
+}
+
+static void
+keep_line(plan_out *po, int64_t when)
+{
+    char *text = nt_buf_detach(po->b, NULL);
+
+    if (!text || (po->n == po->cap && !grow_lines(po))) {
+        free(text);
+        po->oom = 1;
+        return;
+    }
+    po->lines[po->n] = (line){when, po->n, text};
+    po->n++;
+}
+
+static int
+cmp_line(const void *a, const void *b)
+{
+    const line *x = a, *y = b;
+
+    if (x->when != y->when)
+        return x->when < y->when ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
 
 static void
 subject_of(plan_out *po, const nt_plan_item *it, char *out, size_t outsz)
@@ -70,10 +117,10 @@ print_item(void *ctx, const nt_plan_item *it)
     if (it->tz)
         nt_time_format_local(it->tz, it->when, local, sizeof(local));
     subject_of(po, it, subject, sizeof(subject));
-    po->items++;
+    nt_buf_reset(po->b);
     if (po->json) {
         nt_buf *b = po->b;
-        nt_buf_adds(b, po->items > 1 ? ",{\"lead\":" : "{\"lead\":");
+        nt_buf_adds(b, "{\"lead\":");
         nt_buf_add_json(b, it->lead->email, strlen(it->lead->email));
         nt_buf_addf(b, ",\"lead_id\":%lld,\"campaign\":", (long long)it->lead->id);
         nt_buf_add_json(b, it->enrollment->campaign, strlen(it->enrollment->campaign));
@@ -93,15 +140,29 @@ print_item(void *ctx, const nt_plan_item *it)
         nt_buf_adds(b, ",\"reason\":");
         nt_buf_add_json(b, it->reason, strlen(it->reason));
         nt_buf_addf(b, ",\"projected\":%s}", it->projected ? "true" : "false");
-        return 0;
+    } else {
+        nt_buf_addf(po->b, "%-20s  %-22s  %-14s  %s#%d %-16s  %-28s  %s", utc, local,
+                    nt_plan_status_name(it->status), it->enrollment->campaign, it->step + 1,
+                    step_id, it->lead->email, subject);
+        if (it->status != NT_PLAN_SEND)
+            nt_buf_addf(po->b, "  (%s)", it->reason);
+        nt_buf_addc(po->b, '\n');
     }
-    printf("%-20s  %-22s  %-14s  %s#%d %-16s  %-28s  %s", utc, local,
-           nt_plan_status_name(it->status), it->enrollment->campaign, it->step + 1, step_id,
-           it->lead->email, subject);
-    if (it->status != NT_PLAN_SEND)
-        printf("  (%s)", it->reason);
-    putchar('\n');
-    return 0;
+    keep_line(po, it->when);
+    return po->oom;
+}
+
+static void
+print_lines(plan_out *po, int json)
+{
+    qsort(po->lines, po->n, sizeof(*po->lines), cmp_line);
+    for (size_t i = 0; i < po->n; i++) {
+        if (json && i)
+            putchar(',');
+        fputs(po->lines[i].text, stdout);
+        free(po->lines[i].text);
+    }
+    free(po->lines);
 }
 
 static int
@@ -224,21 +285,27 @@ cmd_plan(nt_cli *cli, int argc, char **argv)
     }
     zones = nt_tzcache_new();
     nt_buf_init(&b, 0);
-    po = (plan_out){cli, json, &b, 0};
+    po = (plan_out){cli, json, &b, NULL, 0, 0, 0};
     nt_diag_clear(&d);
     err = zones ? nt_store_begin(cli->store, &d) : NT_ENOMEM;
     if (err == NT_OK)
         err = nt_enroll(cli->store, &cli->cfg, &set, o.campaign, o.at, zones, &es, &d);
-    if (json)
-        nt_buf_addf(&b, "{\"at\":%lld,\"until\":%lld,\"items\":[", (long long)o.at,
-                    (long long)o.until);
     if (err == NT_OK)
         err = nt_plan_due(cli->store, &cli->cfg, &set, &o, zones, print_item, &po, &ps, &d);
     nt_store_rollback(cli->store);
+    if (err == NT_OK && po.oom)
+        err = nt_diag_set(&d, NT_ENOMEM, NULL, 0, 0, "out of memory");
     if (err == NT_OK) {
+        if (json)
+            printf("{\"at\":%lld,\"until\":%lld,\"items\":[", (long long)o.at, (long long)o.until);
+        print_lines(&po, json);
+        nt_buf_reset(&b);
         print_summary(&ps, &es, o.at, json, &b);
         fputs(nt_buf_cstr(&b), stdout);
     } else {
+        for (size_t i = 0; i < po.n; i++)
+            free(po.lines[i].text);
+        free(po.lines);
         cli_diag(&d);
     }
     nt_buf_release(&b);

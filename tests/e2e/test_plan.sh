@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 plan = json.load(open(sys.argv[1]))
 leads = {r["email"]: r for r in csv.DictReader(open(sys.argv[2], newline="", encoding="utf-8"))}
 expected_leads = {e for e, r in leads.items() if r["stage"] == "lead"}
-delays = [600, 2*86400, 3*86400, 4*86400, 4*86400]
+delays = [600, 2*86400, 2*86400, 3*86400, 4*86400]
 errors = []
 by_lead = {}
 for it in plan["items"]:
@@ -59,7 +59,7 @@ for lead, items in by_lead.items():
         if (t - prev).total_seconds() < delay:
             errors.append(f"{lead} step {it['step']} only {(t - prev)} after the previous")
         prev = t
-    if len(items) < 4:
+    if len(items) < 5:
         errors.append(f"{lead}: only {len(items)} steps within two weeks")
     first = items[0]
     if first["status"] != "waiting" or "Welcome to Northwind" not in first["subject"]:
