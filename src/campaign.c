@@ -30,6 +30,11 @@ static const char *const cond_keys[] = {
 };
 static const char *const window_keys[] = {"days", "hours", "timezone", NULL};
 static const char *const step_keys[] = {"id", "after", "email", NULL};
+/* Words people write for a step key: not typos, so "did you mean" alone
+ * would not find them.  Pairs: written, meant. */
+static const char *const step_synonyms[] = {
+    "delay", "after", "wait", "after", "template", "email", "file", "email", NULL,
+};
 static const char *const exit_names[] = {"reply", "unsubscribe", "bounce", "stage_change", NULL};
 static const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
@@ -231,11 +236,16 @@ read_audience(loader *ld, const nt_ynode *m)
 
 /* ---- window ---- */
 
+/* s[0..n) as a day: "mon" or "monday", any case; -1 otherwise ("monkey"). */
 static int
 day_index(const char *s, size_t n)
 {
+    static const char *const full[] = {"sunday",   "monday", "tuesday", "wednesday",
+                                       "thursday", "friday", "saturday"};
+
     for (int i = 0; day_names[i]; i++)
-        if (n >= 3 && strncasecmp(s, day_names[i], 3) == 0)
+        if ((n == 3 && strncasecmp(s, day_names[i], 3) == 0) ||
+            (n == strlen(full[i]) && strncasecmp(s, full[i], n) == 0))
             return i;
     return -1;
 }
@@ -260,7 +270,7 @@ parse_days_item(const char *s, unsigned *days)
     }
     if (!dash) {
         a = day_index(s, strlen(s));
-        if (a < 0 || (strlen(s) != 3 && strlen(s) < 6))
+        if (a < 0)
             return 0;
         *days |= 1u << a;
         return 1;
@@ -410,18 +420,34 @@ read_window(loader *ld, const nt_ynode *m)
 
 /* ---- steps ---- */
 
+/* read_file's error for a FIFO, a device and the like: opening one may
+ * block forever, and reading one may never end. */
+#define E_NOT_REGULAR (-1)
+
+static const char *
+read_error(int e)
+{
+    return e == E_NOT_REGULAR ? "not a regular file" : strerror(e);
+}
+
 static int
 read_file(const char *path, char **data, size_t *len, size_t limit)
 {
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    FILE *f;
     nt_buf b;
     char chunk[16384];
     size_t n;
 
+    if (stat(path, &st) != 0)
+        return errno ? errno : EIO;
+    if (!S_ISREG(st.st_mode))
+        return S_ISDIR(st.st_mode) ? EISDIR : E_NOT_REGULAR;
+    f = fopen(path, "rb");
     if (!f)
         return errno ? errno : EIO;
     nt_buf_init(&b, limit);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    while (!b.err && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         nt_buf_add(&b, chunk, n);
     if (ferror(f)) {
         fclose(f);
@@ -448,7 +474,7 @@ load_template(loader *ld, const nt_ynode *at, const char *rel, const char *path)
 
     if (e) {
         char msg[600];
-        snprintf(msg, sizeof(msg), "%s", e == EFBIG ? "is larger than 1 MiB" : strerror(e));
+        snprintf(msg, sizeof(msg), "%s", e == EFBIG ? "is larger than 1 MiB" : read_error(e));
         nt_diags_add(ld->diags, NT_SEV_ERROR, ld->doc->file, at->line, at->col,
                      "email file '%s' cannot be read (%s): check the path, which is relative "
                      "to %s",
@@ -480,6 +506,33 @@ id_from_path(loader *ld, const char *rel)
     return id;
 }
 
+/* nt_ymap_check_keys, with the synonyms above as suggestions. */
+static void
+check_step_keys(loader *ld, const nt_ynode *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const nt_ynode *k = m->keys[i];
+        const char *hint = NULL;
+        int ok = 0;
+
+        for (size_t j = 0; step_keys[j] && !ok; j++)
+            ok = strcmp(k->str, step_keys[j]) == 0;
+        if (ok)
+            continue;
+        for (size_t j = 0; step_synonyms[j] && !hint; j += 2)
+            if (strcasecmp(k->str, step_synonyms[j]) == 0)
+                hint = step_synonyms[j + 1];
+        if (!hint)
+            hint = nt_did_you_mean(k->str, step_keys);
+        if (hint)
+            nt_diags_add(ld->diags, NT_SEV_ERROR, ld->doc->file, k->line, k->col,
+                         "unknown key '%.60s' in a step; did you mean '%s'?", k->str, hint);
+        else
+            nt_diags_add(ld->diags, NT_SEV_ERROR, ld->doc->file, k->line, k->col,
+                         "unknown key '%.60s' in a step", k->str);
+    }
+}
+
 static void
 read_step(loader *ld, const nt_ynode *m, nt_step *s)
 {
@@ -489,7 +542,7 @@ read_step(loader *ld, const nt_ynode *m, nt_step *s)
 
     s->line = m->line;
     s->col = m->col;
-    nt_ymap_check_keys(ld->doc, m, step_keys, "a step", ld->diags);
+    check_step_keys(ld, m);
     if (!after) {
         err_at(ld, m, "each step needs 'after', the wait before it, such as 3d or 0d");
     } else if ((v = text_of(ld, after, "after")) != NULL) {
@@ -497,8 +550,7 @@ read_step(loader *ld, const nt_ynode *m, nt_step *s)
         s->after_col = after->col;
         if (nt_duration_parse(v, &s->after, &d) != NT_OK)
             nt_diags_add(ld->diags, NT_SEV_ERROR, ld->doc->file, after->line, after->col,
-                         "bad duration '%s' for 'after': %s (write e.g. 3d, 12h, 1d12h, 0d)", v,
-                         d.msg);
+                         "'after': %s", d.msg);
     }
     if (!email) {
         err_at(ld, m, "each step needs 'email', the Markdown file to send");
@@ -616,8 +668,7 @@ read_campaign(loader *ld)
     else if ((s = text_of(ld, n, "name")) != NULL) {
         c->line_name = n->line;
         c->col_name = n->col;
-        if (!nt_field_name_ok(s) &&
-            strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(s))
+        if (!*s || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(s))
             err_at(ld, n, "campaign name '%s' may use only lower-case letters, digits, '-' and '_'",
                    s);
         c->name = xstrdup(ld, s);
@@ -644,8 +695,8 @@ read_campaign(loader *ld)
     c->stale_after = NT_DEFAULT_STALE_AFTER;
     if ((n = nt_ymap_get(root, "stale_after")) && (s = text_of(ld, n, "stale_after")) &&
         nt_duration_parse(s, &c->stale_after, &d) != NT_OK)
-        nt_diags_add(ld->diags, NT_SEV_ERROR, ld->doc->file, n->line, n->col,
-                     "bad duration '%s' for 'stale_after': %s", s, d.msg);
+        nt_diags_add(ld->diags, NT_SEV_ERROR, ld->doc->file, n->line, n->col, "'stale_after': %s",
+                     d.msg);
     if ((n = nt_ymap_get(root, "footer")) && (s = text_of(ld, n, "footer"))) {
         char *path = resolve(ld, s);
         c->footer = xstrdup(ld, s);
@@ -775,7 +826,7 @@ nt_campaign_load(const char *path, nt_campaign **out, nt_diags *diags)
     e = read_file(c->path, &data, &len, NT_YAML_MAX_BYTES);
     if (e) {
         nt_diags_add(diags, NT_SEV_ERROR, c->path, 0, 0, "cannot read the campaign: %s",
-                     e == EFBIG ? "larger than 4 MiB" : strerror(e));
+                     e == EFBIG ? "larger than 4 MiB" : read_error(e));
         nt_campaign_free(c);
         return e == ENOENT ? NT_ENOTFOUND : NT_EIO;
     }
@@ -884,7 +935,8 @@ static int
 cmp_campaign(const void *a, const void *b)
 {
     const nt_campaign *x = *(nt_campaign *const *)a, *y = *(nt_campaign *const *)b;
-    return strcmp(x->name, y->name);
+    int r = strcmp(x->name, y->name);
+    return r ? r : strcmp(x->path, y->path); /* same name: a stable message */
 }
 
 static int
@@ -965,21 +1017,25 @@ nt_campaign_set_load(const char *dir, nt_campaign_set *set, size_t *failed, nt_d
     if (err != NT_OK)
         return err;
     qsort(set->items, set->n, sizeof(*set->items), cmp_campaign);
-    /* Two files claiming one name: drop both rather than guess. */
+    /* Files claiming one name: drop them all rather than guess. */
     for (size_t i = 0; i + 1 < set->n;) {
-        if (strcmp(set->items[i]->name, set->items[i + 1]->name) != 0) {
+        size_t j = i + 1;
+        while (j < set->n && strcmp(set->items[i]->name, set->items[j]->name) == 0)
+            j++;
+        if (j == i + 1) {
             i++;
             continue;
         }
-        nt_diags_add(diags, NT_SEV_ERROR, set->items[i + 1]->path, set->items[i + 1]->line_name,
-                     set->items[i + 1]->col_name,
-                     "campaign name '%s' is also used by %s; names must be unique",
-                     set->items[i]->name, set->items[i]->path);
-        nt_campaign_free(set->items[i]);
-        nt_campaign_free(set->items[i + 1]);
-        memmove(&set->items[i], &set->items[i + 2], (set->n - i - 2) * sizeof(*set->items));
-        set->n -= 2;
-        *failed += 2;
+        for (size_t k = i + 1; k < j; k++)
+            nt_diags_add(diags, NT_SEV_ERROR, set->items[k]->path, set->items[k]->line_name,
+                         set->items[k]->col_name,
+                         "campaign name '%s' is also used by %s; names must be unique",
+                         set->items[i]->name, set->items[i]->path);
+        for (size_t k = i; k < j; k++)
+            nt_campaign_free(set->items[k]);
+        memmove(&set->items[i], &set->items[j], (set->n - j) * sizeof(*set->items));
+        set->n -= j - i;
+        *failed += j - i;
     }
     return NT_OK;
 }

@@ -136,8 +136,15 @@ lint_steps(const nt_campaign *c, const nt_config *cfg, nt_diags *ds)
     if (total > 180 * 86400)
         nt_diags_add(ds, NT_SEV_WARNING, c->path, 1, 1,
                      "the sequence runs for more than six months");
-    if (c->footer_tmpl)
-        lint_template(c, cfg, c->footer_tmpl, c->dir, ds);
+    if (c->footer_tmpl) {
+        /* Positions are in the footer's own file, as the loader read it. */
+        char path[4096];
+        if (c->footer[0] == '/')
+            snprintf(path, sizeof(path), "%s", c->footer);
+        else
+            snprintf(path, sizeof(path), "%s/%s", c->dir, c->footer);
+        lint_template(c, cfg, c->footer_tmpl, path, ds);
+    }
 }
 
 static void

@@ -150,14 +150,39 @@ is_seq(reader *r, const nt_ynode *n, const char *what)
     return 0;
 }
 
+/* [A-Za-z_][A-Za-z0-9_]*: anything else is more likely the secret itself,
+ * written where its variable's name belongs, and must not be echoed. */
+static int
+env_name_ok(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return 0;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") ==
+           strlen(s);
+}
+
 static void
 read_secret_ref(reader *r, const nt_ynode *n, const char *what, nt_secret_ref *out)
 {
+    char *file;
+
     if (!is_map(r, n, what))
         return;
     nt_ymap_check_keys(r->doc, n, secret_keys, what, r->diags);
     out->env = get_str(r, n, "env", 0, what);
-    out->file = resolve(r, nt_ymap_get(n, "file") ? get_str(r, n, "file", 0, what) : NULL);
+    if (out->env && !env_name_ok(out->env)) {
+        const nt_ynode *e = nt_ymap_get(n, "env");
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, e->line, e->col,
+                     "'env' in %s must be the name of an environment variable (letters, digits "
+                     "and '_'), not the secret itself",
+                     what);
+        free(out->env);
+        out->env = NULL;
+        return;
+    }
+    file = get_str(r, n, "file", 0, what);
+    out->file = resolve(r, file);
+    free(file);
     if (!!out->env == !!out->file)
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
                      "%s must name exactly one of 'env' (an environment variable) or 'file'", what);
@@ -170,6 +195,11 @@ read_stages(reader *r, const nt_ynode *seq)
 
     if (!is_seq(r, seq, "stages"))
         return;
+    if (seq->n == 0) {
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, seq->line, seq->col,
+                     "'stages' must list at least one stage");
+        return;
+    }
     cfg->stages = calloc(seq->n ? seq->n : 1, sizeof(*cfg->stages));
     if (!cfg->stages) {
         r->oom = 1;
@@ -319,7 +349,9 @@ read_inbound(reader *r, const nt_ynode *m)
     }
     if (nt_ymap_get(m, "maildir")) {
         in->kind = NT_INBOUND_MAILDIR;
-        in->maildir = resolve(r, get_str(r, m, "maildir", 1, "inbound"));
+        char *dir = get_str(r, m, "maildir", 1, "inbound");
+        in->maildir = resolve(r, dir);
+        free(dir);
         kinds++;
     }
     if (kinds != 1)

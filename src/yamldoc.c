@@ -54,6 +54,8 @@ typedef struct builder {
     yaml_parser_t parser;
     arena *a;
     const char *file;
+    const char *src; /* the input, for positions of reader errors */
+    size_t len;
     nt_diag *d;
     nt_err err;
 } builder;
@@ -66,18 +68,38 @@ fail(builder *b, int line, int col, const char *msg)
     return b->err;
 }
 
+/* Line and column (in characters, as libyaml counts them) of byte off. */
+static void
+offset_position(const char *src, size_t len, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (src[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if (((unsigned char)src[i] & 0xc0) != 0x80) {
+            (*col)++;
+        }
+    }
+}
+
 static nt_err
 next_event(builder *b, yaml_event_t *ev)
 {
     if (!yaml_parser_parse(&b->parser, ev)) {
         const yaml_mark_t *m = &b->parser.problem_mark;
+        int line = (int)m->line + 1, col = (int)m->column + 1;
         char msg[300];
         snprintf(msg, sizeof(msg), "YAML syntax error: %s%s%s",
                  b->parser.problem ? b->parser.problem : "unknown problem",
                  b->parser.context ? " " : "", b->parser.context ? b->parser.context : "");
         if (b->parser.error == YAML_MEMORY_ERROR)
             return b->err = NT_ENOMEM;
-        return fail(b, (int)m->line + 1, (int)m->column + 1, msg);
+        /* Reader errors (bad UTF-8) carry a byte offset, not a mark. */
+        if (b->parser.error == YAML_READER_ERROR)
+            offset_position(b->src, b->len, b->parser.problem_offset, &line, &col);
+        return fail(b, line, col, msg);
     }
     return NT_OK;
 }
@@ -258,8 +280,8 @@ check_text(builder *b, const char *src, size_t len)
         if (src[i] == '\n') {
             line++;
             col = 1;
-        } else {
-            col++;
+        } else if (((unsigned char)src[i] & 0xc0) != 0x80) {
+            col++; /* columns count characters, as in libyaml's marks */
         }
     }
     return NT_OK;
@@ -276,6 +298,8 @@ nt_ydoc_parse(nt_ydoc *doc, const char *file, const char *src, size_t len, nt_di
     snprintf(doc->file, sizeof(doc->file), "%s", file ? file : "");
     memset(&b, 0, sizeof(b));
     b.file = doc->file;
+    b.src = src;
+    b.len = len;
     b.d = d;
     if (len > NT_YAML_MAX_BYTES)
         return nt_diag_set(d, NT_ELIMIT, file, 0, 0, "file is larger than %u bytes",
@@ -438,32 +462,47 @@ nt_ynode_bool(const nt_ydoc *doc, const nt_ynode *n, const char *what, int *out,
                        "'%s' must be true or false", what);
 }
 
+static int
+lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/*
+ * Edit distance where a swap of two neighbours counts as one edit (the
+ * commonest typo), ignoring ASCII case: the things we suggest (keys, stage
+ * names) are short words, and stages compare case-insensitively anyway.
+ */
 static size_t
 edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
-    size_t row[65];
+    size_t rows[3][65];
+    size_t *pp, *prev, *row;
 
     if (la > 64 || lb > 64)
         return (size_t)-1;
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
+        rows[1][j] = j;
     for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
+        pp = rows[(i + 2) % 3];
+        prev = rows[i % 3];
+        row = rows[(i + 1) % 3];
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = prev + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
+            size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+            size_t best = prev[j - 1] + cost;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
             if (row[j - 1] + 1 < best)
                 best = row[j - 1] + 1;
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+                lower(a[i - 2]) == lower(b[j - 1]) && pp[j - 2] + 1 < best)
+                best = pp[j - 2] + 1;
             row[j] = best;
-            prev = cur;
         }
     }
-    return row[lb];
+    return rows[(la + 1) % 3][lb];
 }
 
 const char *

@@ -128,12 +128,20 @@ run_list(nt_cli *cli, int json)
     nt_diags ds;
     size_t failed;
     nt_buf out;
+    nt_err err;
     int rc;
 
     if ((rc = cli_load_config(cli)) != 0)
         return rc;
     nt_diags_init(&ds, 100);
-    nt_campaign_set_load(cli->cfg.campaigns_dir, &set, &failed, &ds);
+    err = nt_campaign_set_load(cli->cfg.campaigns_dir, &set, &failed, &ds);
+    if (err != NT_OK) {
+        /* No folder is not an empty list. */
+        cli_diags(&ds);
+        nt_campaign_set_release(&set);
+        nt_diags_release(&ds);
+        return err == NT_ENOTFOUND ? NT_EXIT_NOINPUT : cli_exit_for(err);
+    }
     nt_buf_init(&out, 0);
     if (json)
         nt_buf_addc(&out, '[');

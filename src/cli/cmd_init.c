@@ -245,6 +245,13 @@ cmd_init(nt_cli *cli, int argc, char **argv)
     if (!nt_tz_name_ok(zone) || nt_tz_load(zone, &tz, NULL) != NT_OK)
         return cli_usage_error("init", "unknown time zone '%s' (use e.g. Europe/Berlin)", zone);
     nt_tz_free(tz);
+    {
+        struct stat st;
+        if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            cli_error("%s exists and is not a folder; init never overwrites", dir);
+            return NT_EXIT_FAIL;
+        }
+    }
     static const char *const made[] = {"nurture.yaml", "nurture.db", "secret", "campaigns"};
     for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
