@@ -98,8 +98,10 @@ nt_compose_preview_ids(const nt_config *cfg, const nt_campaign *c, size_t step, 
                          : s                ? nt_email_domain(s->address)
                                             : "localhost";
 
-    snprintf(msgid, msgidsz, "preview.%s.%s.%s.%lld@%s", c->name, c->version,
-             step < c->nsteps ? c->steps[step].id : "?", (long long)l->id, domain);
+    /* Short enough that the header stays within 78 columns for any sane
+     * domain: the version and position identify the email. */
+    snprintf(msgid, msgidsz, "preview.%.8s.%zu.%lld@%s", c->version, step + 1, (long long)l->id,
+             domain);
     snprintf(mailto, mailtosz, "unsubscribe@%s", domain);
     if (cfg->unsubscribe_url)
         snprintf(url, urlsz, "%s", cfg->unsubscribe_url);

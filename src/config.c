@@ -616,8 +616,14 @@ nt_secret_read(const nt_secret_ref *ref, const char *what, nt_buf *out, nt_diag 
                                strerror(errno));
         if (!fgets(line, sizeof(line), f))
             line[0] = '\0';
-        fclose(f);
         n = strcspn(line, "\r\n");
+        if (n == sizeof(line) - 1 && !feof(f)) {
+            fclose(f);
+            memset(line, 0, sizeof(line));
+            return nt_diag_set(d, NT_ECONFIG, ref->file, 1, 0, "the %s is longer than %zu bytes",
+                               what, sizeof(line) - 2);
+        }
+        fclose(f);
         if (n == 0)
             return nt_diag_set(d, NT_ECONFIG, ref->file, 1, 0, "the %s file is empty", what);
         nt_buf_add(out, line, n);

@@ -4,8 +4,10 @@
  * example campaigns.  It never overwrites anything; the configuration is
  * written last, so a folder with nurture.yaml in it is a complete one.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -216,6 +218,34 @@ create_db(const char *dir)
     return 0;
 }
 
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 && errno != ENOENT;
+}
+
+/* A failed init removes what it made (none of it existed before), so the
+ * folder can be initialised again once the cause is fixed. */
+static void
+undo(const char *dir, int made_dir)
+{
+    static const char *const files[] = {"nurture.yaml", "secret", "nurture.db", "nurture.db-wal",
+                                        "nurture.db-shm"};
+    char path[4096];
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/campaigns", dir);
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (made_dir)
+        rmdir(dir);
+}
+
 int
 cmd_init(nt_cli *cli, int argc, char **argv)
 {
@@ -260,13 +290,17 @@ cmd_init(nt_cli *cli, int argc, char **argv)
             return NT_EXIT_FAIL;
         }
     }
+    int made_dir = !exists(dir);
     if (make_dirs(dir) != 0) {
         cli_error("cannot create %s: %s", dir, strerror(errno));
         return NT_EXIT_IO;
     }
     if (write_campaigns(dir) != 0 || write_secret(dir) != 0 || create_db(dir) != 0 ||
-        write_config(dir, zone) != 0)
+        write_config(dir, zone) != 0) {
+        undo(dir, made_dir);
+        cli_error("nothing was left in %s; fix the cause above and run init again", dir);
         return NT_EXIT_IO;
+    }
     printf("Created %s: nurture.yaml, secret, nurture.db, campaigns/\n"
            "Next: cd %s && nurture campaign lint && nurture lead add you@example.com "
            "--stage lead && nurture plan\n",

@@ -120,6 +120,14 @@ expect_file_eq "$T/err" "nurture: partial/secret already exists; init never over
 expect_true "only the old secret is there" test "$(ls -A partial)" = secret
 expect_true "the old secret is kept" test "$(cat partial/secret)" = keep
 
+# An init that fails part way (here: a file size limit, so writes fail with
+# EFBIG) removes what it made and says so.
+run bash -c 'trap "" XFSZ; ulimit -f 1; exec "$0" init halfway' "$NURTURE"
+expect_rc 74 "init that cannot write"
+expect_grep "$T/err" "File too large" "init names the failed write"
+expect_grep "$T/err" "nothing was left in halfway" "init says it cleaned up"
+expect_true "a failed init leaves no folder" test ! -e halfway
+
 touch plainfile
 run "$NURTURE" init plainfile
 expect_rc 1 "init on a file"
@@ -211,7 +219,7 @@ expect_grep "$T/out" "Northwind Metrics Inc., 100 Main Street, Springfield, OR 9
 expect_grep "$T/out" "List-Unsubscribe: <mailto:unsubscribe@northwind.example>" "preview List-Unsubscribe"
 expect_grep "$T/out" "----- text/plain -----" "preview text part"
 expect_grep "$T/out" "----- text/html -----" "preview html part"
-expect_grep "$T/out" "$welcome_version" "preview names the version"
+expect_grep "$T/out" "Message-ID: <preview.${welcome_version:0:8}.1.0@northwind.example>" "preview Message-ID names the version and step"
 expect_no_grep "$T/out" "{{" "no merge field left in the preview"
 
 run "$NURTURE" preview welcome talk-to-us
