@@ -120,7 +120,9 @@ resolve(reader *r, const char *p)
 
     if (!p)
         return NULL;
-    if (p[0] == '/')
+    /* "campaigns", not "./campaigns", in every message when the config is
+     * in the current folder. */
+    if (p[0] == '/' || !strcmp(r->cfg->dir, "."))
         return dup_str(r, p);
     nt_buf_init(&b, 8192);
     nt_buf_addf(&b, "%s/%s", r->cfg->dir, p);
