@@ -155,7 +155,8 @@ print_item(void *ctx, const nt_plan_item *it)
 static void
 print_lines(plan_out *po, int json)
 {
-    qsort(po->lines, po->n, sizeof(*po->lines), cmp_line);
+    if (po->n)
+        qsort(po->lines, po->n, sizeof(*po->lines), cmp_line);
     for (size_t i = 0; i < po->n; i++) {
         if (json && i)
             putchar(',');
