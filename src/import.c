@@ -36,6 +36,7 @@
 #include "nurture/import.h"
 #include "nurture/lead.h"
 #include "nurture/tz.h"
+#include "nurture/utf8.h"
 
 #include "banned.h"
 
@@ -114,46 +115,6 @@ static const char bom_bytes[3] = {'\xEF', '\xBB', '\xBF'};
 /* ---- small helpers ---- */
 
 static int
-utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t k;
-        unsigned long cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            k = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i <= k)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
-static int
 is_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -176,7 +137,7 @@ static void
 printable(const char *s, size_t n, char *out, size_t outsz)
 {
     size_t o = 0, i = 0;
-    int utf8 = utf8_ok((const unsigned char *)s, n);
+    int utf8 = nt_utf8_valid(s, n);
 
     while (i < n && o + 1 < outsz) {
         unsigned char c = (unsigned char)s[i];
@@ -472,7 +433,7 @@ check_value(const char *label, int std, const char *v, size_t n, nt_diag *d)
     if (ctl && memchr(v, '\0', n))
         return nt_diag_set(d, NT_EINVAL, NULL, 0, 0,
                            "the value of '%s' contains a NUL byte (is this a text file?)", label);
-    if (high && !utf8_ok((const unsigned char *)v, n))
+    if (high && !nt_utf8_valid(v, n))
         return nt_diag_set(d, NT_EINVAL, NULL, 0, 0,
                            "the value of '%s' is not valid UTF-8 (save the file as UTF-8)", label);
     if (std && ctl)

@@ -17,6 +17,7 @@
 
 #include "nurture/buf.h"
 #include "nurture/message.h"
+#include "nurture/utf8.h"
 #include "nurture/tz.h"
 
 #include "banned.h"
@@ -25,39 +26,6 @@
 #define ENCODED_WORD_MAX 75 /* RFC 2047 section 2 */
 #define ADDR_MAX 254
 #define URL_MAX 900
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t len, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
 
 /*
  * A header value made safe: C0 controls (CR and LF among them), DEL and the
@@ -75,7 +43,7 @@ scrub(const char *s, int trim)
 
     nt_buf_init(&b, 0);
     while (i < n) {
-        size_t l = utf8_seq(u + i, n - i);
+        size_t l = nt_utf8_seq(u + i, n - i);
         if (!l) {
             nt_buf_adds(&b, "\xef\xbf\xbd");
             i++;
@@ -244,7 +212,7 @@ encode_words(nt_buf *out, const char *s, size_t col)
             continue;
         }
         while (j < n) {
-            size_t l = utf8_seq(u + j, n - j), c;
+            size_t l = nt_utf8_seq(u + j, n - j), c;
             if (!l)
                 l = 1;
             c = q ? cost + q_cost(u + j, l) : b_cost(j + l - i);

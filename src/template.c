@@ -24,6 +24,7 @@
 
 #include "nurture/buf.h"
 #include "nurture/template.h"
+#include "nurture/utf8.h"
 
 #include "banned.h"
 
@@ -50,65 +51,6 @@ struct nt_template {
 };
 
 /* ---- UTF-8 ---- */
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t len, i;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < len)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
-/* Append s[0..n) with every invalid UTF-8 sequence replaced by U+FFFD:
- * values come from lead data and the parts we produce say charset=utf-8. */
-static void
-add_valid_utf8(nt_buf *b, const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, start = 0;
-
-    while (i < n) {
-        size_t l = utf8_seq(u + i, n - i);
-        if (l) {
-            i += l;
-            continue;
-        }
-        nt_buf_add(b, s + start, i - start);
-        nt_buf_adds(b, "\xef\xbf\xbd");
-        i++;
-        start = i;
-    }
-    nt_buf_add(b, s + start, n - start);
-}
 
 /* ---- parse state and positions ---- */
 
@@ -828,7 +770,7 @@ nt_template_parse(const char *file, const char *src, size_t len, nt_template **o
             err = NT_EINVAL;
             goto out;
         }
-        l = utf8_seq((const unsigned char *)s + i, n - i);
+        l = nt_utf8_seq((const unsigned char *)s + i, n - i);
         if (!l) {
             report(&p, NT_SEV_ERROR, i, "invalid UTF-8 (byte 0x%02x)", (unsigned char)s[i]);
             err = NT_EINVAL;
@@ -987,7 +929,7 @@ values_fill(struct values *vs, const nt_template *t, nt_merge_fn fn, void *ctx)
         if (!v || !*v)
             v = r->def ? r->def : "";
         nt_buf_init(&b, 0);
-        add_valid_utf8(&b, v, strlen(v));
+        nt_utf8_add_valid(&b, v, strlen(v));
         vs->v[i] = nt_buf_detach(&b, NULL);
         vs->n = i + 1;
         if (!vs->v[i])
@@ -1027,7 +969,7 @@ one_line(const char *s, size_t n)
 
     nt_buf_init(&b, 0);
     while (i < n) {
-        size_t l = utf8_seq(u + i, n - i);
+        size_t l = nt_utf8_seq(u + i, n - i);
         int ctl;
         if (!l)
             l = 1;
