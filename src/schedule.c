@@ -55,44 +55,41 @@ nt_window_open(const nt_window *w, const nt_tz *tz, int64_t t)
     return nt_window_next(w, tz, t) == t;
 }
 
-int64_t
-nt_window_next(const nt_window *w, const nt_tz *tz, int64_t t)
+/*
+ * Walk the window's periods from the local day before t (a period reaching
+ * midnight can still be open just after a zone shift) and return the first
+ * that is still open at t (as t, or its opening if later) or, with
+ * `opening_only`, the first that opens after t.
+ */
+static int64_t
+scan(const nt_window *w, const nt_tz *tz, int64_t t, int opening_only)
 {
     int64_t d0;
 
     if (!(w->days & 0x7f) || w->end_min <= w->start_min)
         return -1;
-    /* Start a day early: with a window reaching midnight, yesterday's
-     * period can still be open in the first hour after a zone shift. */
     d0 = local_days(tz, t) - 1;
     for (int k = 0; k <= LOOKAHEAD_DAYS; k++) {
         int64_t open, close;
         if (!day_allowed(w, d0 + k))
             continue;
         period(w, tz, d0 + k, &open, &close);
-        if (t < close)
+        if (opening_only ? open > t : t < close)
             return t > open ? t : open;
     }
     return -1;
 }
 
 int64_t
+nt_window_next(const nt_window *w, const nt_tz *tz, int64_t t)
+{
+    return scan(w, tz, t, 0);
+}
+
+int64_t
 nt_window_next_opening(const nt_window *w, const nt_tz *tz, int64_t t)
 {
-    int64_t d0;
-
-    if (!(w->days & 0x7f) || w->end_min <= w->start_min)
-        return -1;
-    d0 = local_days(tz, t) - 1;
-    for (int k = 0; k <= LOOKAHEAD_DAYS; k++) {
-        int64_t open, close;
-        if (!day_allowed(w, d0 + k))
-            continue;
-        period(w, tz, d0 + k, &open, &close);
-        if (open > t)
-            return open;
-    }
-    return -1;
+    return scan(w, tz, t, 1);
 }
 
 int64_t
