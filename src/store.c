@@ -3,6 +3,7 @@
  * operation, so callers never know which database they talk to.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "nurture/store.h"
 
@@ -16,6 +17,37 @@ nt_enrollment_release(nt_enrollment *e)
     free(e->last_step_id);
     free(e->exit_reason);
     e->campaign = e->version = e->last_step_id = e->exit_reason = NULL;
+}
+
+void
+nt_send_release(nt_send *s)
+{
+    free(s->campaign);
+    free(s->version);
+    free(s->step_id);
+    free(s->sender);
+    free(s->email);
+    free(s->smtp_text);
+    free(s->message_id);
+    s->campaign = s->version = s->step_id = s->sender = s->email = NULL;
+    s->smtp_text = s->message_id = NULL;
+}
+
+static const char *const send_states[] = {"claimed", "sent", "deferred", "failed", "unknown"};
+
+const char *
+nt_send_state_name(nt_send_state s)
+{
+    return (unsigned)s < 5 ? send_states[s] : "?";
+}
+
+int
+nt_send_state_from(const char *name)
+{
+    for (int i = 0; name && i < 5; i++)
+        if (!strcmp(name, send_states[i]))
+            return i;
+    return -1;
 }
 
 void
@@ -162,4 +194,62 @@ nt_store_step_sent(nt_store *st, int64_t lead_id, const char *campaign, const ch
                    int *sent, nt_diag *d)
 {
     return st->ops->step_sent(st, lead_id, campaign, step_id, sent, d);
+}
+
+nt_err
+nt_store_enrollment_exit_all(nt_store *st, int64_t lead_id, const char *reason, int64_t now,
+                             nt_diag *d)
+{
+    return st->ops->enrollment_exit_all(st, lead_id, reason, now, d);
+}
+
+nt_err
+nt_store_send_claim(nt_store *st, nt_send *s, int *claimed, nt_diag *d)
+{
+    return st->ops->send_claim(st, s, claimed, d);
+}
+
+nt_err
+nt_store_send_reclaim(nt_store *st, int64_t id, int64_t now, int *claimed, nt_diag *d)
+{
+    return st->ops->send_reclaim(st, id, now, claimed, d);
+}
+
+nt_err
+nt_store_send_mark(nt_store *st, const nt_send *s, nt_diag *d)
+{
+    return st->ops->send_mark(st, s, d);
+}
+
+nt_err
+nt_store_send_get(nt_store *st, int64_t id, nt_send *out, nt_diag *d)
+{
+    return st->ops->send_get(st, id, out, d);
+}
+
+nt_err
+nt_store_send_list(nt_store *st, int state, int64_t lead_id, int64_t limit, nt_send_cb cb,
+                   void *ctx, nt_diag *d)
+{
+    return st->ops->send_list(st, state, lead_id, limit, cb, ctx, d);
+}
+
+nt_err
+nt_store_send_retry_due(nt_store *st, int64_t until, int64_t limit, nt_send_cb cb, void *ctx,
+                        nt_diag *d)
+{
+    return st->ops->send_retry_due(st, until, limit, cb, ctx, d);
+}
+
+nt_err
+nt_store_send_orphans_to_unknown(nt_store *st, int64_t now, int64_t *count, nt_diag *d)
+{
+    return st->ops->send_orphans_to_unknown(st, now, count, d);
+}
+
+nt_err
+nt_store_send_count_since(nt_store *st, const char *sender, int64_t since, int64_t *count,
+                          nt_diag *d)
+{
+    return st->ops->send_count_since(st, sender, since, count, d);
 }

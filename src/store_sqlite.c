@@ -86,6 +86,15 @@ static const char *const migrations[] = {
     "  email TEXT PRIMARY KEY,"
     "  reason TEXT NOT NULL,"
     "  at INTEGER NOT NULL);",
+    /* 2: what sending needs: the sender and address of each send, retry
+     * times, and indexes for retries, crash recovery and the caps */
+    "ALTER TABLE sends ADD COLUMN sender TEXT;"
+    "ALTER TABLE sends ADD COLUMN email TEXT;"
+    "ALTER TABLE sends ADD COLUMN sent_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sends ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX sends_retry ON sends(next_attempt_at) WHERE state = 'deferred';"
+    "CREATE INDEX sends_open ON sends(state) WHERE state IN ('claimed', 'unknown');"
+    "CREATE INDEX sends_sender ON sends(sender, created_at);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -95,6 +104,10 @@ static const char *const migrations[] = {
 #define LEAD_COLS                                                                                  \
     "id, email, stage, timezone, first_name, last_name, company, title, phone, owner, source, "    \
     "fields, created_at, updated_at, stage_changed_at"
+
+#define SEND_COLS                                                                                  \
+    "id, lead_id, campaign, version, step_id, step, state, sender, email, created_at, "            \
+    "updated_at, sent_at, next_attempt_at, attempts, smtp_code, smtp_text, message_id"
 
 #define ENR_COLS                                                                                   \
     "id, lead_id, campaign, version, state, step, last_step_id, enrolled_at, last_sent_at, "       \
@@ -123,6 +136,15 @@ enum {
     Q_ENR_LIST,
     Q_STEP_SENT,
     Q_MAX_REV,
+    Q_EXIT_ALL,
+    Q_SEND_CLAIM,
+    Q_SEND_RECLAIM,
+    Q_SEND_MARK,
+    Q_SEND_GET,
+    Q_SEND_LIST,
+    Q_SEND_RETRY,
+    Q_SEND_ORPHANS,
+    Q_SEND_COUNT,
     Q_SAVEPOINT,
     Q_RELEASE,
     Q_ROLLBACK_TO,
@@ -153,6 +175,27 @@ static const char *const sql[NQ] = {
                      "UNION ALL "
                      "SELECT id, lead_id, at, kind, detail, 1 FROM events WHERE lead_id = ?1 "
                      "ORDER BY 6, 1",
+    [Q_EXIT_ALL] = "UPDATE enrollments SET state = 'exited', exit_reason = ?2, next_at = ?3 "
+                   "WHERE lead_id = ?1 AND state IN ('active', 'paused')",
+    [Q_SEND_CLAIM] = "INSERT INTO sends (lead_id, campaign, version, step_id, step, state, "
+                     "sender, email, created_at, updated_at, attempts) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, 'claimed', ?6, ?7, ?8, ?8, 1) "
+                     "ON CONFLICT (lead_id, campaign, version, step_id) DO NOTHING",
+    [Q_SEND_RECLAIM] = "UPDATE sends SET state = 'claimed', attempts = attempts + 1, "
+                       "updated_at = ?2 WHERE id = ?1 AND state = 'deferred'",
+    [Q_SEND_MARK] = "UPDATE sends SET state = ?2, smtp_code = ?3, smtp_text = ?4, "
+                    "message_id = coalesce(?5, message_id), sent_at = ?6, "
+                    "next_attempt_at = ?7, updated_at = ?8 WHERE id = ?1",
+    [Q_SEND_GET] = "SELECT " SEND_COLS " FROM sends WHERE id = ?1",
+    [Q_SEND_LIST] = "SELECT " SEND_COLS " FROM sends WHERE (?1 IS NULL OR state = ?1) "
+                    "AND (?2 = 0 OR lead_id = ?2) ORDER BY id DESC LIMIT ?3",
+    [Q_SEND_RETRY] = "SELECT " SEND_COLS " FROM sends WHERE state = 'deferred' "
+                     "AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+    [Q_SEND_ORPHANS] = "UPDATE sends SET state = 'unknown', updated_at = ?1, "
+                       "smtp_text = 'the run sending it stopped before the server answered' "
+                       "WHERE state = 'claimed'",
+    [Q_SEND_COUNT] = "SELECT count(*) FROM sends WHERE sender = ?1 AND created_at >= ?2 "
+                     "AND state IN ('claimed', 'sent', 'deferred', 'unknown')",
     [Q_SAVEPOINT] = "SAVEPOINT lead",
     [Q_RELEASE] = "RELEASE lead",
     [Q_ROLLBACK_TO] = "ROLLBACK TO lead",
@@ -1037,6 +1080,221 @@ s_step_sent(nt_store *st, int64_t lead_id, const char *campaign, const char *ste
     return NT_OK;
 }
 
+static nt_err
+s_enrollment_exit_all(nt_store *st, int64_t lead_id, const char *reason, int64_t now, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_EXIT_ALL, d);
+
+    (void)now;
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, lead_id);
+    bind_text(q, 2, reason);
+    sqlite3_bind_int64(q, 3, INT64_MAX);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "ending enrollments");
+    return NT_OK;
+}
+
+static nt_err
+s_send_claim(nt_store *st, nt_send *snd, int *claimed, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_CLAIM, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, snd->lead_id);
+    bind_text(q, 2, snd->campaign);
+    bind_text(q, 3, snd->version);
+    bind_text(q, 4, snd->step_id);
+    sqlite3_bind_int(q, 5, snd->step);
+    bind_text(q, 6, snd->sender);
+    bind_text(q, 7, snd->email);
+    sqlite3_bind_int64(q, 8, snd->created_at);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "claiming a send");
+    *claimed = sqlite3_changes(s->db) > 0;
+    if (*claimed) {
+        snd->id = sqlite3_last_insert_rowid(s->db);
+        snd->state = NT_SEND_CLAIMED;
+        snd->attempts = 1;
+    }
+    return NT_OK;
+}
+
+static nt_err
+s_send_reclaim(nt_store *st, int64_t id, int64_t now, int *claimed, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_RECLAIM, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, now);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "reclaiming a send");
+    *claimed = sqlite3_changes(s->db) > 0;
+    return NT_OK;
+}
+
+static nt_err
+s_send_mark(nt_store *st, const nt_send *snd, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_MARK, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, snd->id);
+    bind_text(q, 2, nt_send_state_name(snd->state));
+    if (snd->smtp_code)
+        sqlite3_bind_int(q, 3, snd->smtp_code);
+    bind_text(q, 4, snd->smtp_text);
+    bind_text(q, 5, snd->message_id);
+    sqlite3_bind_int64(q, 6, snd->sent_at);
+    sqlite3_bind_int64(q, 7, snd->next_attempt_at);
+    sqlite3_bind_int64(q, 8, snd->updated_at);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "recording a send");
+    return NT_OK;
+}
+
+static nt_err
+read_send(sqlite3_stmt *q, nt_send *snd)
+{
+    memset(snd, 0, sizeof(*snd));
+    snd->id = sqlite3_column_int64(q, 0);
+    snd->lead_id = sqlite3_column_int64(q, 1);
+    snd->campaign = col_dup(q, 2);
+    snd->version = col_dup(q, 3);
+    snd->step_id = col_dup(q, 4);
+    snd->step = sqlite3_column_int(q, 5);
+    snd->state = (nt_send_state)nt_send_state_from((const char *)sqlite3_column_text(q, 6));
+    snd->sender = col_dup(q, 7);
+    snd->email = col_dup(q, 8);
+    snd->created_at = sqlite3_column_int64(q, 9);
+    snd->updated_at = sqlite3_column_int64(q, 10);
+    snd->sent_at = sqlite3_column_int64(q, 11);
+    snd->next_attempt_at = sqlite3_column_int64(q, 12);
+    snd->attempts = sqlite3_column_int(q, 13);
+    snd->smtp_code = sqlite3_column_int(q, 14);
+    snd->smtp_text = col_dup(q, 15);
+    snd->message_id = col_dup(q, 16);
+    if (!snd->campaign || !snd->version || !snd->step_id) {
+        nt_send_release(snd);
+        return NT_ENOMEM;
+    }
+    return NT_OK;
+}
+
+static nt_err
+iterate_sends(sqlite_store *s, sqlite3_stmt *q, nt_send_cb cb, void *ctx, nt_diag *d)
+{
+    int rc;
+    nt_err err = NT_OK;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        nt_send snd;
+        int stop;
+        if ((err = read_send(q, &snd)) != NT_OK)
+            break;
+        stop = cb(ctx, &snd);
+        nt_send_release(&snd);
+        if (stop)
+            break;
+    }
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = db_error(s, d, "reading sends");
+    sqlite3_reset(q);
+    return err;
+}
+
+static nt_err
+s_send_get(nt_store *st, int64_t id, nt_send *out, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_GET, d);
+    int rc;
+    nt_err err;
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(q);
+        return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "no send with id %lld", (long long)id);
+    }
+    if (rc != SQLITE_ROW)
+        return db_error(s, d, "reading a send");
+    err = read_send(q, out);
+    sqlite3_reset(q);
+    return err;
+}
+
+static nt_err
+s_send_list(nt_store *st, int state, int64_t lead_id, int64_t limit, nt_send_cb cb, void *ctx,
+            nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_LIST, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, state >= 0 ? nt_send_state_name((nt_send_state)state) : NULL);
+    sqlite3_bind_int64(q, 2, lead_id);
+    sqlite3_bind_int64(q, 3, limit > 0 ? limit : -1);
+    return iterate_sends(s, q, cb, ctx, d);
+}
+
+static nt_err
+s_send_retry_due(nt_store *st, int64_t until, int64_t limit, nt_send_cb cb, void *ctx, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_RETRY, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, until);
+    sqlite3_bind_int64(q, 2, limit > 0 ? limit : -1);
+    return iterate_sends(s, q, cb, ctx, d);
+}
+
+static nt_err
+s_send_orphans_to_unknown(nt_store *st, int64_t now, int64_t *count, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_ORPHANS, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, now);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "recovering claimed sends");
+    *count = sqlite3_changes(s->db);
+    return NT_OK;
+}
+
+static nt_err
+s_send_count_since(nt_store *st, const char *sender, int64_t since, int64_t *count, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_SEND_COUNT, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, sender);
+    sqlite3_bind_int64(q, 2, since);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        return db_error(s, d, "counting sends");
+    *count = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return NT_OK;
+}
+
 static const nt_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = s_close,
@@ -1062,6 +1320,15 @@ static const nt_store_ops sqlite_ops = {
     .enrollment_due = s_enrollment_due,
     .enrollment_list = s_enrollment_list,
     .step_sent = s_step_sent,
+    .enrollment_exit_all = s_enrollment_exit_all,
+    .send_claim = s_send_claim,
+    .send_reclaim = s_send_reclaim,
+    .send_mark = s_send_mark,
+    .send_get = s_send_get,
+    .send_list = s_send_list,
+    .send_retry_due = s_send_retry_due,
+    .send_orphans_to_unknown = s_send_orphans_to_unknown,
+    .send_count_since = s_send_count_since,
 };
 
 /* ---- opening and migrating ---- */

@@ -56,6 +56,43 @@ typedef struct nt_enrollment {
 
 void nt_enrollment_release(nt_enrollment *e);
 
+typedef enum nt_send_state {
+    NT_SEND_CLAIMED = 0, /* claimed by a run, SMTP under way */
+    NT_SEND_SENT,        /* the server answered 2xx */
+    NT_SEND_DEFERRED,    /* 4xx or no answer: retried later */
+    NT_SEND_FAILED,      /* 5xx, or retried for too long */
+    NT_SEND_UNKNOWN,     /* a run died while it was claimed: maybe sent */
+} nt_send_state;
+
+/* One email to one lead: the at-most-once record.  Strings owned by the
+ * struct when filled by the store; nt_send_release(). */
+typedef struct nt_send {
+    int64_t id;
+    int64_t lead_id;
+    char *campaign;
+    char *version;
+    char *step_id;
+    int step;
+    nt_send_state state;
+    char *sender; /* sender id, for the caps */
+    char *email;  /* the address it went (or goes) to */
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t sent_at;         /* 0 unless sent */
+    int64_t next_attempt_at; /* for deferred sends */
+    int attempts;
+    int smtp_code;
+    char *smtp_text;
+    char *message_id;
+} nt_send;
+
+void nt_send_release(nt_send *s);
+const char *nt_send_state_name(nt_send_state s);
+/* -1 when name is not a state. */
+int nt_send_state_from(const char *name);
+
+typedef int (*nt_send_cb)(void *ctx, const nt_send *s);
+
 typedef struct nt_lead_filter {
     const char *stage; /* NULL = any */
     int64_t after_id;  /* ids greater than this (paging) */
@@ -104,6 +141,20 @@ typedef struct nt_store_ops {
                               nt_diag *d);
     nt_err (*step_sent)(nt_store *st, int64_t lead_id, const char *campaign, const char *step_id,
                         int *sent, nt_diag *d);
+    nt_err (*enrollment_exit_all)(nt_store *st, int64_t lead_id, const char *reason, int64_t now,
+                                  nt_diag *d);
+
+    nt_err (*send_claim)(nt_store *st, nt_send *s, int *claimed, nt_diag *d);
+    nt_err (*send_reclaim)(nt_store *st, int64_t id, int64_t now, int *claimed, nt_diag *d);
+    nt_err (*send_mark)(nt_store *st, const nt_send *s, nt_diag *d);
+    nt_err (*send_get)(nt_store *st, int64_t id, nt_send *out, nt_diag *d);
+    nt_err (*send_list)(nt_store *st, int state, int64_t lead_id, int64_t limit, nt_send_cb cb,
+                        void *ctx, nt_diag *d);
+    nt_err (*send_retry_due)(nt_store *st, int64_t until, int64_t limit, nt_send_cb cb, void *ctx,
+                             nt_diag *d);
+    nt_err (*send_orphans_to_unknown)(nt_store *st, int64_t now, int64_t *count, nt_diag *d);
+    nt_err (*send_count_since)(nt_store *st, const char *sender, int64_t since, int64_t *count,
+                               nt_diag *d);
 } nt_store_ops;
 
 /* Every backend's handle starts with this. */
@@ -119,7 +170,7 @@ struct nt_store {
 nt_err nt_store_open_sqlite(const char *path, nt_store **out, nt_diag *d);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define NT_SCHEMA_VERSION 1
+#define NT_SCHEMA_VERSION 2
 
 void nt_store_close(nt_store *st);
 nt_err nt_store_begin(nt_store *st, nt_diag *d);
@@ -187,6 +238,37 @@ nt_err nt_store_enrollment_list(nt_store *st, int64_t lead_id, nt_enrollment_cb 
 /* Whether step `step_id` of `campaign` was ever sent to the lead (any version). */
 nt_err nt_store_step_sent(nt_store *st, int64_t lead_id, const char *campaign, const char *step_id,
                           int *sent, nt_diag *d);
+
+/* End every active enrollment of the lead (an unsubscribe, a hard bounce). */
+nt_err nt_store_enrollment_exit_all(nt_store *st, int64_t lead_id, const char *reason, int64_t now,
+                                    nt_diag *d);
+
+/*
+ * Claim a send: insert the row in state claimed, unless a row for the same
+ * lead x campaign version x step exists (*claimed = 0).  s->id is set.
+ * This row is the guard that makes sending at most once.
+ */
+nt_err nt_store_send_claim(nt_store *st, nt_send *s, int *claimed, nt_diag *d);
+/* Take a deferred send back for another attempt (attempts + 1); *claimed = 0
+ * when it is no longer deferred (someone else took it). */
+nt_err nt_store_send_reclaim(nt_store *st, int64_t id, int64_t now, int *claimed, nt_diag *d);
+/* Write the outcome: state, smtp_code/text, message_id, sent_at,
+ * next_attempt_at, updated_at (from s). */
+nt_err nt_store_send_mark(nt_store *st, const nt_send *s, nt_diag *d);
+nt_err nt_store_send_get(nt_store *st, int64_t id, nt_send *out, nt_diag *d);
+/* Sends in `state` (-1 for any), of one lead (0 for all), newest first. */
+nt_err nt_store_send_list(nt_store *st, int state, int64_t lead_id, int64_t limit, nt_send_cb cb,
+                          void *ctx, nt_diag *d);
+/* Deferred sends whose next attempt is due by `until`, oldest first. */
+nt_err nt_store_send_retry_due(nt_store *st, int64_t until, int64_t limit, nt_send_cb cb, void *ctx,
+                               nt_diag *d);
+/* Every send still claimed (its run died: the caller holds the run lock)
+ * becomes unknown; *count says how many. */
+nt_err nt_store_send_orphans_to_unknown(nt_store *st, int64_t now, int64_t *count, nt_diag *d);
+/* Sends of `sender` created at or after `since` that may have gone out
+ * (claimed, sent, deferred, unknown): what counts against its caps. */
+nt_err nt_store_send_count_since(nt_store *st, const char *sender, int64_t since, int64_t *count,
+                                 nt_diag *d);
 
 const char *nt_enroll_state_name(nt_enroll_state s);
 

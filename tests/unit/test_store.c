@@ -13,6 +13,10 @@
 #include "nurture/store.h"
 #include "t.h"
 
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define NT_SCHEMA_VERSION_STR STR(NT_SCHEMA_VERSION)
+
 static char path[256];
 
 static nt_store *
@@ -85,12 +89,12 @@ test_schema(void)
     nt_diag d;
 
     CHECK_STR(pragma("PRAGMA journal_mode"), "wal");
-    CHECK_STR(pragma("PRAGMA user_version"), "1");
+    CHECK_STR(pragma("PRAGMA user_version"), NT_SCHEMA_VERSION_STR);
     CHECK(nt_store_integrity(st, &d) == NT_OK);
     /* reopening is a no-op */
     CHECK(nt_store_open_sqlite(path, &again, &d) == NT_OK);
     nt_store_close(again);
-    CHECK_STR(pragma("PRAGMA user_version"), "1");
+    CHECK_STR(pragma("PRAGMA user_version"), NT_SCHEMA_VERSION_STR);
     /* a database from a newer nurture is refused, not touched */
     CHECK(exec_sql("PRAGMA user_version = 99") == SQLITE_OK);
     again = NULL;
@@ -355,9 +359,138 @@ test_transactions(void)
     cleanup(st);
 }
 
+static int
+collect_send(void *ctx, const nt_send *snd)
+{
+    int64_t *ids = ctx;
+    ids[++ids[0]] = snd->id;
+    return 0;
+}
+
+static void
+test_sends(void)
+{
+    nt_store *st = fresh();
+    nt_diag d;
+    int created, claimed = -1;
+    int64_t a = upsert(st, "a@example.com", "A", "lead", NULL, NULL, 1, &created);
+    int64_t n = -1, ids[8] = {0};
+    nt_send snd = {0}, got;
+
+    snd.lead_id = a;
+    snd.campaign = "welcome";
+    snd.version = "v1";
+    snd.step_id = "hello";
+    snd.sender = "ana";
+    snd.email = "a@example.com";
+    snd.created_at = 1000;
+    REQUIRE(nt_store_send_claim(st, &snd, &claimed, &d) == NT_OK);
+    CHECK_INT(claimed, 1);
+    CHECK(snd.id > 0);
+    int64_t id = snd.id;
+    /* the same lead x campaign version x step can be claimed once only */
+    snd.id = 0;
+    REQUIRE(nt_store_send_claim(st, &snd, &claimed, &d) == NT_OK);
+    CHECK_INT(claimed, 0);
+    /* a new version of the campaign is another row */
+    snd.version = "v2";
+    REQUIRE(nt_store_send_claim(st, &snd, &claimed, &d) == NT_OK);
+    CHECK_INT(claimed, 1);
+    int64_t id2 = snd.id;
+    /* counts against the sender's cap from its creation time */
+    CHECK(nt_store_send_count_since(st, "ana", 1000, &n, &d) == NT_OK);
+    CHECK_INT(n, 2);
+    CHECK(nt_store_send_count_since(st, "ana", 1001, &n, &d) == NT_OK);
+    CHECK_INT(n, 0);
+    CHECK(nt_store_send_count_since(st, "bob", 0, &n, &d) == NT_OK);
+    CHECK_INT(n, 0);
+
+    /* deferred, then due for retry, then reclaimed once */
+    memset(&snd, 0, sizeof(snd));
+    snd.id = id;
+    snd.state = NT_SEND_DEFERRED;
+    snd.smtp_code = 451;
+    snd.smtp_text = "try later";
+    snd.next_attempt_at = 2000;
+    snd.updated_at = 1500;
+    REQUIRE(nt_store_send_mark(st, &snd, &d) == NT_OK);
+    CHECK(nt_store_send_retry_due(st, 1999, 0, collect_send, ids, &d) == NT_OK);
+    CHECK_INT(ids[0], 0);
+    CHECK(nt_store_send_retry_due(st, 2000, 0, collect_send, ids, &d) == NT_OK);
+    CHECK_INT(ids[0], 1);
+    CHECK_INT(ids[1], id);
+    REQUIRE(nt_store_send_reclaim(st, id, 2000, &claimed, &d) == NT_OK);
+    CHECK_INT(claimed, 1);
+    REQUIRE(nt_store_send_reclaim(st, id, 2000, &claimed, &d) == NT_OK);
+    CHECK_INT(claimed, 0);
+    REQUIRE(nt_store_send_get(st, id, &got, &d) == NT_OK);
+    CHECK_INT(got.state, NT_SEND_CLAIMED);
+    CHECK_INT(got.attempts, 2);
+    CHECK_INT(got.smtp_code, 451);
+    CHECK_STR(got.email, "a@example.com");
+    CHECK_STR(got.sender, "ana");
+    nt_send_release(&got);
+
+    /* a run that died leaves claimed rows: they become unknown, not resent */
+    CHECK(nt_store_send_orphans_to_unknown(st, 3000, &n, &d) == NT_OK);
+    CHECK_INT(n, 2);
+    REQUIRE(nt_store_send_get(st, id2, &got, &d) == NT_OK);
+    CHECK_INT(got.state, NT_SEND_UNKNOWN);
+    CHECK_CONTAINS(got.smtp_text, "stopped");
+    nt_send_release(&got);
+    ids[0] = 0;
+    CHECK(nt_store_send_list(st, NT_SEND_UNKNOWN, 0, 0, collect_send, ids, &d) == NT_OK);
+    CHECK_INT(ids[0], 2);
+    CHECK(nt_store_send_get(st, 999, &got, &d) == NT_ENOTFOUND);
+
+    /* sent */
+    memset(&snd, 0, sizeof(snd));
+    snd.id = id;
+    snd.state = NT_SEND_SENT;
+    snd.smtp_code = 250;
+    snd.message_id = "abc@example.com";
+    snd.sent_at = snd.updated_at = 4000;
+    REQUIRE(nt_store_send_mark(st, &snd, &d) == NT_OK);
+    REQUIRE(nt_store_send_get(st, id, &got, &d) == NT_OK);
+    CHECK_INT(got.state, NT_SEND_SENT);
+    CHECK_STR(got.message_id, "abc@example.com");
+    CHECK_INT(got.sent_at, 4000);
+    nt_send_release(&got);
+    cleanup(st);
+}
+
+static void
+test_exit_all(void)
+{
+    nt_store *st = fresh();
+    nt_diag d;
+    int created, added;
+    int64_t a = upsert(st, "a@example.com", "A", "lead", NULL, NULL, 1, &created);
+    int64_t ids[8] = {0};
+    nt_enrollment e = {0}, got;
+
+    e.lead_id = a;
+    e.version = "v1";
+    e.due_at = e.next_at = 10;
+    e.campaign = "one";
+    nt_store_enrollment_add(st, &e, &added, &d);
+    e.campaign = "two";
+    nt_store_enrollment_add(st, &e, &added, &d);
+    CHECK(nt_store_enrollment_exit_all(st, a, "unsubscribed", 20, &d) == NT_OK);
+    CHECK(nt_store_enrollment_due(st, NULL, 100, 0, collect_due, ids, &d) == NT_OK);
+    CHECK_INT(ids[0], 0);
+    REQUIRE(nt_store_enrollment_get(st, a, "two", &got, &d) == NT_OK);
+    CHECK_INT(got.state, NT_ENROLL_EXITED);
+    CHECK_STR(got.exit_reason, "unsubscribed");
+    nt_enrollment_release(&got);
+    cleanup(st);
+}
+
 int
 main(void)
 {
+    RUN(test_sends);
+    RUN(test_exit_all);
     RUN(test_schema);
     RUN(test_upsert);
     RUN(test_revisions_and_lists);
