@@ -37,16 +37,17 @@ const char *const nt_default_stages[] = {
 };
 
 static const char *const top_keys[] = {
-    "database",        "campaigns",     "timezone", "default_stage", "stages",
-    "lead_fields",     "senders",       "smtp",     "inbound",       "secret",
-    "unsubscribe_url", "bounce_domain", NULL,
+    "database",     "campaigns", "timezone", "default_stage", "stages",          "lead_fields",
+    "senders",      "smtp",      "inbound",  "secret",        "unsubscribe_url", "bounce_domain",
+    "bounce_local", NULL,
 };
 static const char *const stage_keys[] = {"name", "definition", NULL};
 static const char *const sender_keys[] = {
-    "id", "name", "address", "reply_to", "postal_address", "daily_cap", NULL,
+    "id", "name", "address", "reply_to", "postal_address", "daily_cap", "per_minute_cap", NULL,
 };
 static const char *const smtp_keys[] = {
-    "host", "port", "tls", "username", "password", "helo", "timeout", "sessions", "batch", NULL,
+    "host",     "port",  "tls",        "username",    "password",  "helo",    "timeout",
+    "sessions", "batch", "rate_limit", "retry_after", "retry_for", "ca_file", NULL,
 };
 static const char *const inbound_keys[] = {"imap", "pop3", "maildir", "username", "password", NULL};
 static const char *const secret_keys[] = {"env", "file", NULL};
@@ -108,6 +109,28 @@ get_int(reader *r, const nt_ynode *m, const char *key, long long def, long long 
 
     if (n && nt_ynode_int(r->doc, n, key, min, max, &v, &d) != NT_OK) {
         report(r, &d);
+        return def;
+    }
+    return v;
+}
+
+static long long
+get_duration(reader *r, const nt_ynode *m, const char *key, long long def)
+{
+    const nt_ynode *n = nt_ymap_get(m, key);
+    const char *s;
+    int64_t v;
+    nt_diag d;
+
+    if (!n)
+        return def;
+    if (nt_ynode_str(r->doc, n, key, &s, &d) != NT_OK) {
+        report(r, &d);
+        return def;
+    }
+    if (nt_duration_parse(s, &v, &d) != NT_OK) {
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
+                     "'%s': %s (write e.g. 15m, 3d)", key, d.msg);
         return def;
     }
     return v;
@@ -241,6 +264,7 @@ read_sender(reader *r, const nt_ynode *m, nt_sender *s)
     s->reply_to = get_str(r, m, "reply_to", 0, "a sender");
     s->postal_address = get_str(r, m, "postal_address", 1, "a sender");
     s->daily_cap = get_int(r, m, "daily_cap", 0, 0, 10000000);
+    s->per_minute_cap = get_int(r, m, "per_minute_cap", 0, 0, 1000000);
     if (s->address) {
         if (nt_email_normalize(s->address, strlen(s->address), &norm, &d) != NT_OK) {
             const nt_ynode *n = nt_ymap_get(m, "address");
@@ -296,6 +320,8 @@ read_smtp(reader *r, const nt_ynode *m)
     s->timeout_sec = 60;
     s->sessions = 1;
     s->batch = 200;
+    s->retry_after = 15 * 60;
+    s->retry_for = 3 * 86400;
     if (!m)
         return;
     if (!is_map(r, m, "smtp"))
@@ -308,6 +334,14 @@ read_smtp(reader *r, const nt_ynode *m)
     s->timeout_sec = get_int(r, m, "timeout", 60, 1, 3600);
     s->sessions = get_int(r, m, "sessions", 1, 1, 64);
     s->batch = get_int(r, m, "batch", 200, 1, 10000);
+    s->rate_limit = get_int(r, m, "rate_limit", 0, 0, 1000000);
+    s->retry_after = get_duration(r, m, "retry_after", s->retry_after);
+    s->retry_for = get_duration(r, m, "retry_for", s->retry_for);
+    if (nt_ymap_get(m, "ca_file")) {
+        char *ca = get_str(r, m, "ca_file", 1, "smtp");
+        s->ca_file = resolve(r, ca);
+        free(ca);
+    }
     if (nt_ymap_get(m, "password"))
         read_secret_ref(r, nt_ymap_get(m, "password"), "smtp password", &s->password);
     if (s->username && !nt_ymap_get(m, "password"))
@@ -452,6 +486,9 @@ read_top(reader *r, const nt_ynode *top)
                      "unsubscribe_url must start with https://");
     }
     cfg->bounce_domain = get_str(r, top, "bounce_domain", 0, "the configuration");
+    cfg->bounce_local = get_str(r, top, "bounce_local", 0, "the configuration");
+    if (!cfg->bounce_local)
+        cfg->bounce_local = dup_str(r, "bounces");
 }
 
 static char *
@@ -548,6 +585,8 @@ nt_config_release(nt_config *cfg)
     free_secret(&cfg->secret);
     free(cfg->unsubscribe_url);
     free(cfg->bounce_domain);
+    free(cfg->bounce_local);
+    free(cfg->smtp.ca_file);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -1091,7 +1091,7 @@ s_enrollment_exit_all(nt_store *st, int64_t lead_id, const char *reason, int64_t
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, lead_id);
     bind_text(q, 2, reason);
-    sqlite3_bind_int64(q, 3, INT64_MAX);
+    sqlite3_bind_int64(q, 3, NT_NEVER);
     if (sqlite3_step(q) != SQLITE_DONE)
         return db_error(s, d, "ending enrollments");
     return NT_OK;

@@ -30,12 +30,13 @@ typedef struct nt_stage {
 } nt_stage;
 
 typedef struct nt_sender {
-    char *id;             /* key campaigns use: `sender: ana` */
-    char *name;           /* display name */
-    char *address;        /* From address */
-    char *reply_to;       /* or NULL */
-    char *postal_address; /* required by CAN-SPAM; shown in every email */
-    long long daily_cap;  /* messages per rolling 24 hours; 0 = no cap */
+    char *id;                 /* key campaigns use: `sender: ana` */
+    char *name;               /* display name */
+    char *address;            /* From address */
+    char *reply_to;           /* or NULL */
+    char *postal_address;     /* required by CAN-SPAM; shown in every email */
+    long long daily_cap;      /* messages per rolling 24 hours; 0 = no cap */
+    long long per_minute_cap; /* messages per rolling minute; 0 = no cap */
 } nt_sender;
 
 typedef enum nt_tls_mode {
@@ -54,6 +55,10 @@ typedef struct nt_smtp_config {
     long long timeout_sec; /* per SMTP command */
     long long sessions;    /* parallel connections */
     long long batch;       /* messages per connection */
+    long long rate_limit;  /* messages per second over all sessions; 0 = none */
+    long long retry_after; /* first retry of a 4xx, seconds; doubles each time */
+    long long retry_for;   /* give up on a 4xx after this many seconds */
+    char *ca_file;         /* extra CA bundle to trust for STARTTLS, or NULL */
 } nt_smtp_config;
 
 typedef enum nt_inbound_kind {
@@ -89,6 +94,7 @@ typedef struct nt_config {
     nt_secret_ref secret;  /* signing secret for tokens */
     char *unsubscribe_url; /* https base for one-click unsubscribe, or NULL */
     char *bounce_domain;   /* domain of VERP return paths, or NULL = sender's */
+    char *bounce_local;    /* local part before "+TOKEN" (default "bounces") */
 } nt_config;
 
 /*

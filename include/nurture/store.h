@@ -30,6 +30,10 @@ typedef struct nt_event {
     const char *detail; /* JSON object text, or NULL */
 } nt_event;
 
+/* next_at of an enrollment that waits for something other than time (a
+ * message in flight, a finished campaign): 9999-12-31T23:59:59Z. */
+#define NT_NEVER INT64_C(253402300799)
+
 typedef enum nt_enroll_state {
     NT_ENROLL_ACTIVE = 0, /* waiting for its next step */
     NT_ENROLL_COMPLETED,  /* every step sent */
