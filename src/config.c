@@ -43,7 +43,8 @@ static const char *const top_keys[] = {
 };
 static const char *const stage_keys[] = {"name", "definition", NULL};
 static const char *const sender_keys[] = {
-    "id", "name", "address", "reply_to", "postal_address", "daily_cap", "per_minute_cap", NULL,
+    "id",        "name",           "address",       "reply_to", "postal_address",
+    "daily_cap", "per_minute_cap", "dkim_selector", NULL,
 };
 static const char *const smtp_keys[] = {
     "host",     "port",  "tls",        "username",    "password",  "helo",    "timeout",
@@ -265,6 +266,7 @@ read_sender(reader *r, const nt_ynode *m, nt_sender *s)
     s->postal_address = get_str(r, m, "postal_address", 1, "a sender");
     s->daily_cap = get_int(r, m, "daily_cap", 0, 0, 10000000);
     s->per_minute_cap = get_int(r, m, "per_minute_cap", 0, 0, 1000000);
+    s->dkim_selector = get_str(r, m, "dkim_selector", 0, "a sender");
     if (s->address) {
         if (nt_email_normalize(s->address, strlen(s->address), &norm, &d) != NT_OK) {
             const nt_ynode *n = nt_ymap_get(m, "address");
@@ -569,6 +571,7 @@ nt_config_release(nt_config *cfg)
         free(s->address);
         free(s->reply_to);
         free(s->postal_address);
+        free(s->dkim_selector);
     }
     free(cfg->senders);
     for (size_t i = 0; i < cfg->nlead_fields; i++)

@@ -37,6 +37,7 @@ typedef struct nt_sender {
     char *postal_address;     /* required by CAN-SPAM; shown in every email */
     long long daily_cap;      /* messages per rolling 24 hours; 0 = no cap */
     long long per_minute_cap; /* messages per rolling minute; 0 = no cap */
+    char *dkim_selector;      /* for `nurture doctor`'s DKIM check, or NULL */
 } nt_sender;
 
 typedef enum nt_tls_mode {
