@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev sqlite3
   libyaml-dev libcmark-dev libcsv-dev libjansson-dev libidn2-dev libssl-dev
   tzdata python3 clang libclang-rt-14-dev
+  libesmtp-dev openssl python3-aiosmtpd postfix
 )
 
 as_root() {
@@ -24,5 +25,11 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# postfix is here for its test tools (smtp-sink, smtp-source).  "No
+# configuration" installs it without questions and without a main.cf, so no
+# system MTA starts on port 25; the tests use their own servers on high ports.
+if [[ " ${missing[*]} " == *" postfix "* ]]; then
+  echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+fi
 as_root apt-get update -qq
 as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -66,5 +66,8 @@ int cmd_campaign(nt_cli *cli, int argc, char **argv);
 int cmd_plan(nt_cli *cli, int argc, char **argv);
 int cmd_preview(nt_cli *cli, int argc, char **argv);
 int cmd_stages(nt_cli *cli, int argc, char **argv);
+int cmd_run(nt_cli *cli, int argc, char **argv);
+int cmd_sends(nt_cli *cli, int argc, char **argv);
+int cmd_doctor(nt_cli *cli, int argc, char **argv);
 
 #endif

@@ -29,6 +29,9 @@ static const struct command {
     {"plan", cmd_plan, "show what a run at a given time would send, and why"},
     {"preview", cmd_preview, "print the exact message a step would send to a lead"},
     {"stages", cmd_stages, "list the lead stages and their definitions"},
+    {"run", cmd_run, "send everything that is due, once (run it from cron)"},
+    {"sends", cmd_sends, "list the send records; requeue what a crashed run left unknown"},
+    {"doctor", cmd_doctor, "check the configuration, database, SMTP relay and DNS"},
 };
 
 static const char usage[] =

@@ -1,0 +1,242 @@
+/*
+ * nurture run: one cron tick.  Takes the run lock, loads what it needs,
+ * sends everything due exactly once (run.c), and says what happened in one
+ * line, with exit codes cron can act on.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "nurture/buf.h"
+#include "nurture/campaign.h"
+#include "nurture/lock.h"
+#include "nurture/run.h"
+#include "nurture/token.h"
+
+#include "banned.h"
+
+static const char help[] =
+    "usage: nurture run [--now TIME] [--dry-run] [--limit N] [--campaign NAME] [--json]\n"
+    "\n"
+    "Send everything that is due, once.  Run it from cron (every 5 minutes is\n"
+    "typical).  Campaigns that fail lint are skipped with their errors; the\n"
+    "others still run.\n"
+    "\n"
+    "Options:\n"
+    "  --now TIME       the run time (default: now); for tests and catching up\n"
+    "  --dry-run        decide and report, send nothing, change nothing\n"
+    "  --limit N        send at most N messages\n"
+    "  --campaign NAME  only this campaign\n"
+    "  --json           print the summary as one JSON object\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Exit codes: 0 done; 1 some sends failed, the server could not be reached,\n"
+    "or sends of a crashed run were found (see `nurture sends list --state\n"
+    "unknown`); 75 another run holds the lock; 78 configuration error.\n";
+
+typedef struct progress {
+    int tty;
+    int shown;
+} progress;
+
+static void
+show_progress(void *ctx, const nt_run_stats *s, int64_t total)
+{
+    progress *p = ctx;
+    int64_t done = s->sent + s->deferred + s->failed + s->capped;
+    int width = 30, fill;
+
+    if (!p->tty || total < 200)
+        return;
+    fill = total ? (int)(done * width / total) : width;
+    fprintf(stderr, "\r[%.*s%*s] %lld/%lld", fill, "##############################", width - fill,
+            "", (long long)done, (long long)total);
+    p->shown = 1;
+}
+
+static void
+print_summary(const nt_run_stats *s, int64_t now, int json, int dry)
+{
+    char when[32];
+
+    nt_time_format_utc(now, when, sizeof(when));
+    if (json) {
+        printf(
+            "{\"at\":\"%s\",\"dry_run\":%s,\"enrolled\":%lld,\"due\":%lld,\"retries\":%lld,"
+            "\"sent\":%lld,\"deferred\":%lld,\"failed\":%lld,\"suppressed\":%lld,"
+            "\"capped\":%lld,\"skipped\":%lld,\"unknown_found\":%lld,\"connection_errors\":%lld}\n",
+            when, dry ? "true" : "false", (long long)s->enrolled, (long long)s->due,
+            (long long)s->retries, (long long)s->sent, (long long)s->deferred, (long long)s->failed,
+            (long long)s->suppressed, (long long)s->capped, (long long)s->skipped,
+            (long long)s->orphans, (long long)s->conn_errors);
+        return;
+    }
+    if (dry) {
+        printf("run at %s (dry run): %lld due, %lld enrolled; nothing sent\n", when,
+               (long long)s->due, (long long)s->enrolled);
+        return;
+    }
+    printf("run at %s: %lld sent, %lld deferred, %lld failed, %lld capped; %lld due, %lld "
+           "retried, %lld enrolled",
+           when, (long long)s->sent, (long long)s->deferred, (long long)s->failed,
+           (long long)s->capped, (long long)s->due, (long long)s->retries, (long long)s->enrolled);
+    if (s->orphans)
+        printf("; %lld unknown from a run that died (nurture sends list --state unknown)",
+               (long long)s->orphans);
+    putchar('\n');
+}
+
+static int
+load_key(nt_cli *cli, nt_token_key *key)
+{
+    nt_buf secret;
+    nt_diag d;
+    nt_err err;
+
+    nt_buf_init(&secret, 4096);
+    nt_diag_clear(&d);
+    err = nt_secret_read(&cli->cfg.secret, "secret", &secret, &d);
+    if (err == NT_OK)
+        err = nt_token_key_init(key, secret.data, secret.len, &d);
+    if (secret.data)
+        memset(secret.data, 0, secret.len);
+    nt_buf_release(&secret);
+    if (err != NT_OK) {
+        cli_diag(&d);
+        return NT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+static int
+load_password(nt_cli *cli, nt_buf *pw)
+{
+    nt_diag d;
+
+    if (!cli->cfg.smtp.username)
+        return 0;
+    nt_diag_clear(&d);
+    if (nt_secret_read(&cli->cfg.smtp.password, "smtp password", pw, &d) != NT_OK) {
+        cli_diag(&d);
+        return NT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+int
+cmd_run(nt_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"now", required_argument, NULL, 'n'},
+        {"dry-run", no_argument, NULL, 'D'},
+        {"limit", required_argument, NULL, 'l'},
+        {"campaign", required_argument, NULL, 'C'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    nt_run_opts o = {0};
+    nt_run_stats stats;
+    nt_campaign_set set;
+    nt_token_key key;
+    nt_lock lock = {-1};
+    nt_diags ds;
+    nt_diag d;
+    nt_buf pw;
+    progress prog = {0, 0};
+    size_t failed = 0;
+    int json = 0, c, rc, have_now = 0;
+    nt_err err;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            return cli_help(help);
+        case 'n':
+            if ((rc = cli_parse_time(optarg, &o.now)) != 0)
+                return rc;
+            have_now = 1;
+            break;
+        case 'D':
+            o.dry_run = 1;
+            break;
+        case 'l':
+            o.limit = strtoll(optarg, NULL, 10);
+            if (o.limit <= 0)
+                return cli_usage_error("run", "--limit needs a positive number");
+            break;
+        case 'C':
+            o.campaign = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        default:
+            return cli_usage_error("run", "bad option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("run", "run takes no arguments");
+    if (!have_now)
+        o.now = cli_clock();
+    if ((rc = cli_load_config(cli)) != 0)
+        return rc;
+    nt_diag_clear(&d);
+    if (!o.dry_run && nt_lock_acquire(&lock, cli->cfg.database, &d) != NT_OK) {
+        cli_diag(&d);
+        return d.msg[0] && strstr(d.msg, "in progress") ? NT_EXIT_TEMPFAIL : NT_EXIT_IO;
+    }
+    if ((rc = cli_open_store(cli)) != 0 || (rc = load_key(cli, &key)) != 0) {
+        nt_lock_release(&lock);
+        return rc;
+    }
+    nt_buf_init(&pw, 4096);
+    if ((rc = load_password(cli, &pw)) != 0) {
+        nt_token_key_release(&key);
+        nt_lock_release(&lock);
+        nt_buf_release(&pw);
+        return rc;
+    }
+    o.password = cli->cfg.smtp.username ? pw.data : NULL;
+    nt_diags_init(&ds, 200);
+    nt_campaign_set_load(cli->cfg.campaigns_dir, &set, &failed, &ds);
+    for (size_t i = 0; i < set.n; i++)
+        if (nt_campaign_lint(set.items[i], &cli->cfg, &ds) != NT_OK) {
+            /* Lint errors (unknown sender, no unsubscribe link...) keep a
+             * campaign from sending; drop it and go on with the others. */
+            nt_campaign_free(set.items[i]);
+            set.items[i--] = set.items[--set.n];
+            failed++;
+        }
+    if (failed) {
+        for (size_t i = 0; i < ds.len; i++)
+            if (ds.items[i].sev == NT_SEV_ERROR)
+                cli_diag(&ds.items[i]);
+        cli_error("%zu campaign%s skipped because of errors (see `nurture campaign lint`)", failed,
+                  failed == 1 ? "" : "s");
+    }
+    nt_diags_release(&ds);
+    prog.tty = isatty(2);
+    nt_diag_clear(&d);
+    err = nt_run(cli->store, &cli->cfg, &set, &key, &o, show_progress, &prog, &stats, &d);
+    if (prog.shown)
+        fputc('\n', stderr);
+    if (err != NT_OK)
+        cli_diag(&d);
+    else if (stats.conn_errors && d.msg[0])
+        cli_diag(&d);
+    print_summary(&stats, o.now, json, o.dry_run);
+    nt_campaign_set_release(&set);
+    nt_token_key_release(&key);
+    if (pw.data)
+        memset(pw.data, 0, pw.len);
+    nt_buf_release(&pw);
+    nt_lock_release(&lock);
+    if (err != NT_OK)
+        return cli_exit_for(err);
+    return stats.failed || stats.conn_errors || stats.orphans ? NT_EXIT_FAIL : NT_EXIT_OK;
+}
