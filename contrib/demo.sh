@@ -2,7 +2,9 @@
 # Install the dependencies, build nurture, and run its main job on a demo:
 # a working folder made by `nurture init` (embedded SQLite, the example
 # campaigns), sixteen demo leads in eight time zones, the campaign linter,
-# the plan for the next two weeks, and a preview of the first email.
+# the plan for the next two weeks, then `nurture run` every hour of two
+# simulated weeks against a local SMTP server (tests/e2e/smtpd.py on
+# 127.0.0.1), and what arrived there.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -29,6 +31,45 @@ echo; echo "== nurture plan --at $now   (what a run now would send)"
 echo; echo "== nurture plan --at $now --until +14d --campaign welcome   (the next two weeks)"
 "$nurture" plan --at "$now" --until +14d --campaign welcome | head -n 40
 echo; echo "== nurture preview welcome 1 ana.lima@harbor.example"
-"$nurture" preview --at "$now" welcome 1 ana.lima@harbor.example
+"$nurture" preview --at "$now" welcome 1 ana.lima@harbor.example | head -n 40
+
+echo; echo "== a local SMTP server on 127.0.0.1"
+mail="$demo/mail"
+mkdir -p "$mail"
+/usr/bin/python3 "$top/tests/e2e/smtpd.py" --port 0 --dump "$mail" \
+  --ready-file "$demo/smtp.port" >/dev/null 2>&1 &
+smtpd=$!
+trap 'kill $smtpd 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$demo/smtp.port" ] && break; sleep 0.1; done
+port=$(cat "$demo/smtp.port")
+sed -i "s/^  port: 2525$/  port: $port/" "$demo/nurture.yaml"
+echo "listening on 127.0.0.1:$port, keeping each message in $mail"
+
+echo; echo "== nurture run, every hour for 16 days from $now (cron, simulated with --now)"
+start=$(date -u -d "$now" +%s)
+for h in $(seq 0 $((16 * 24))); do
+  t=$(date -u -d "@$((start + h * 3600))" +%Y-%m-%dT%H:%M:%SZ)
+  out=$("$nurture" run --now "$t") || true
+  case "$out" in *" 0 sent, 0 deferred, 0 failed"*) ;; *) echo "$out" ;; esac
+done
+
+echo; echo "== what arrived at the SMTP server"
+/usr/bin/python3 - "$mail" <<'PY'
+import email, email.policy, glob, os, sys, collections
+msgs = []
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.eml"))):
+    with open(path, "rb") as f:
+        msgs.append(email.message_from_binary_file(f, policy=email.policy.default))
+per_subject = collections.Counter(str(m["Subject"]).split(",")[0] for m in msgs)
+print(f"{len(msgs)} messages to {len({str(m['To']) for m in msgs})} leads")
+for subject, n in per_subject.most_common():
+    print(f"  {n:3d}  {subject}")
+m = msgs[0]
+print("\nOne of them, as received:")
+for h in ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe"):
+    print(f"  {h}: {m[h]}")
+PY
+echo; echo "== nurture sends list --limit 5"
+"$nurture" sends list --limit 5
 echo
 echo "The demo folder is $demo; try: NURTURE_CONFIG=$demo/nurture.yaml $nurture --help"
