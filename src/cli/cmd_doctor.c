@@ -160,7 +160,7 @@ check_smtp(nt_cli *cli, report *r)
                 nt_smtp_set_ca_file(s, cli->cfg.smtp.ca_file, &d) != NT_OK)) {
         say(r, "FAIL", "smtp", "%s", d.msg);
     } else if (nt_smtp_check(s, &out, &d) != NT_OK) {
-        say(r, "FAIL", "smtp", "%s:%lld: %s", cli->cfg.smtp.host, cli->cfg.smtp.port, d.msg);
+        say(r, "FAIL", "smtp", "%s", d.msg);
     } else {
         char *line = out.data ? out.data : (char *)"";
         for (char *nl; *line; line = nl + 1) {

@@ -208,6 +208,28 @@ def test_deferred_and_down(work):
     check("server down: the send is kept as deferred", [r[3] for r in rows] == ["deferred"], rows)
 
 
+def test_doctor(work):
+    srv = Server(work)
+    try:
+        cfg = make_workdir(work, srv.port, [("d@example.com", "UTC")])
+        p = nurture(cfg, "doctor", "--no-dns", "--json")
+        checks = {(c["check"], c["status"]) for c in json.loads(p.stdout)}
+        check("doctor: all ok against a live relay", p.returncode == 0 and
+              all(st == "ok" for _, st in checks), p.stdout)
+        check("doctor: reports TCP_NODELAY", "TCP_NODELAY on" in p.stdout, p.stdout)
+    finally:
+        srv.stop()
+    p = nurture(cfg, "doctor", "--no-dns")
+    check("doctor: relay down fails", p.returncode == 1 and
+          re.search(r"FAIL +smtp +.*cannot connect", p.stdout) is not None, p.stdout)
+    os.rename(os.path.join(os.path.dirname(cfg), "secret"), os.path.join(os.path.dirname(cfg), "s2"))
+    p = nurture(cfg, "doctor", "--no-dns", "--no-smtp")
+    check("doctor: missing secret fails", p.returncode == 1 and
+          re.search(r"FAIL +secret", p.stdout) is not None, p.stdout)
+    p = nurture(cfg, "run")
+    check("run without a secret is a configuration error", p.returncode == 78, p.returncode)
+
+
 def many_leads(n):
     return [(f"m{i}@example.com", "America/New_York") for i in range(n)]
 
@@ -286,6 +308,7 @@ def main():
     try:
         test_time(work)
         test_deferred_and_down(work)
+        test_doctor(work)
         quick = os.environ.get("NT_E2E_QUICK") == "1"
         test_overlap(work, rounds=2 if quick else 20)
         test_crash(work, rounds=3 if quick else 50)
