@@ -28,6 +28,7 @@ typedef struct job {
     nt_lead lead;
     nt_send send; /* the claimed row (strings borrowed) */
     int claimed;
+    int capped; /* over a sender's cap: left due for a later run */
     char msgid[NT_TOKEN_ADDR_MAX];
     char verp[NT_TOKEN_ADDR_MAX];
     char mailto[NT_TOKEN_ADDR_MAX];
@@ -273,6 +274,8 @@ claim(runner *r, size_t from, size_t to)
         job *j = &r->work.v[i];
         int64_t lead_id = j->retry.id ? j->retry.lead_id : j->e.lead_id;
 
+        if (j->capped)
+            continue;
         if ((err = nt_store_lead_get(r->st, lead_id, NULL, &j->lead, r->d)) != NT_OK)
             break;
         if (j->retry.id) {
@@ -635,8 +638,7 @@ select_round(runner *r, size_t from, size_t max)
         if (r->o->limit && r->claimed_total >= r->o->limit)
             break;
         if (!j->retry.id && s && sc && !under_caps(s, sc)) {
-            j->claimed = 0;
-            j->composed = -1; /* capped: skip */
+            j->capped = 1;
             r->stats->capped++;
         } else {
             if (sc)
@@ -685,9 +687,6 @@ run_rounds(runner *r, nt_run_progress_fn progress, void *pctx)
         size_t to = select_round(r, from, round);
         if (to == from)
             break;
-        for (size_t i = from; i < to; i++)
-            if (r->work.v[i].composed == -1)
-                r->work.v[i].composed = 0, r->work.v[i].claimed = -1;
         if ((err = claim(r, from, to)) != NT_OK)
             break;
         for (size_t i = from; i < to; i++)
@@ -698,9 +697,6 @@ run_rounds(runner *r, nt_run_progress_fn progress, void *pctx)
             err = r->err;
             break;
         }
-        for (size_t i = from; i < to; i++)
-            if (r->work.v[i].claimed == -1)
-                r->work.v[i].claimed = 0;
         err = record(r, from, to);
         for (size_t i = from; i < to; i++) {
             done += r->work.v[i].claimed == 1;
@@ -712,6 +708,25 @@ run_rounds(runner *r, nt_run_progress_fn progress, void *pctx)
         from = to;
     }
     return err;
+}
+
+/*
+ * Steps held back by a cap were due and ready: they are not late because of
+ * cron, so their lateness counts from this run, and they are not judged
+ * stale while the governor holds them.
+ */
+static nt_err
+touch_capped(runner *r)
+{
+    for (size_t i = 0; i < r->nmoves; i++)
+        nt_enrollment_release(&r->moves[i]);
+    r->nmoves = 0;
+    for (size_t i = 0; i < r->work.n; i++) {
+        job *j = &r->work.v[i];
+        if (j->capped && !j->retry.id && !add_move(r, &j->e, NT_ENROLL_ACTIVE, r->o->now, NULL))
+            return NT_ENOMEM;
+    }
+    return r->nmoves ? apply_moves(r) : NT_OK;
 }
 
 static nt_err
@@ -779,6 +794,8 @@ nt_run(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, const nt_t
         err = open_sessions(&r);
     if (err == NT_OK)
         err = run_rounds(&r, progress, progress_ctx);
+    if (err == NT_OK)
+        err = touch_capped(&r);
 out:
     for (size_t i = 0; i < r.work.n; i++)
         release_job(&r.work.v[i]);
