@@ -533,7 +533,11 @@ record_one(runner *r, job *j)
             err = advance(r, j);
         return err;
     }
-    if (j->out.code >= 500) {
+    if (j->out.code >= 500 && j->out.stage == NT_SMTP_STAGE_MAIL) {
+        /* The relay refused our sender, not the lead: a configuration
+         * problem to fix, so the send waits for it like a 4xx. */
+        r->stats->conn_errors++;
+    } else if (j->out.code >= 500) {
         s->state = NT_SEND_FAILED;
         r->stats->failed++;
         if ((err = nt_store_send_mark(r->st, s, r->d)) != NT_OK ||
@@ -668,9 +672,6 @@ open_sessions(runner *r)
         if (err != NT_OK)
             return err;
         r->nsmtp++;
-        if (r->cfg->smtp.ca_file &&
-            (err = nt_smtp_set_ca_file(r->smtp[i], r->cfg->smtp.ca_file, r->d)) != NT_OK)
-            return err;
     }
     return NT_OK;
 }

@@ -155,9 +155,7 @@ check_smtp(nt_cli *cli, report *r)
         nt_secret_read(&cli->cfg.smtp.password, "smtp password", &pw, &d) != NT_OK) {
         say(r, "FAIL", "smtp auth", "%s", d.msg);
     } else if (nt_smtp_new(&cli->cfg.smtp, cli->cfg.smtp.username ? pw.data : NULL, &s, &d) !=
-                   NT_OK ||
-               (cli->cfg.smtp.ca_file &&
-                nt_smtp_set_ca_file(s, cli->cfg.smtp.ca_file, &d) != NT_OK)) {
+               NT_OK) {
         say(r, "FAIL", "smtp", "%s", d.msg);
     } else if (nt_smtp_check(s, &out, &d) != NT_OK) {
         say(r, "FAIL", "smtp", "%s", d.msg);
