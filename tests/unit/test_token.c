@@ -467,7 +467,7 @@ test_addresses(void)
 {
     nt_token_key k;
     char mid[NT_TOKEN_ADDR_MAX], verp[NT_TOKEN_ADDR_MAX], mailto[NT_TOKEN_ADDR_MAX], url[600],
-        text[800], tok[NT_TOKEN_MAX];
+        text[1200], tok[NT_TOKEN_MAX];
     int64_t id;
 
     key_init(&k, secret);
@@ -723,7 +723,7 @@ static void
 test_lengths(void)
 {
     nt_token_key k;
-    char out[NT_TOKEN_ADDR_MAX], line[200];
+    char out[NT_TOKEN_ADDR_MAX], line[NT_TOKEN_ADDR_MAX + 16];
     const char *dom30 = "mail.thirty-byte-domains.co.uk";
 
     key_init(&k, secret);
