@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """End-to-end tests of `nurture run` against a real SMTP server on 127.0.0.1.
 
+- server behaviour: a connection dropped in the middle of DATA, a server
+  slower than the timeout, STARTTLS required with the certificate checked,
+  AUTH with a good and a wrong password;
+- the governor: a daily cap holds sends back until it rolls over; --limit
+  and --dry-run;
 - time: a five-step campaign run day by day with --now delivers each step
   once per lead, inside the lead's business hours, with the headers a
   serious sender writes (parsed back with Python's email package), and stops
@@ -208,6 +213,84 @@ def test_deferred_and_down(work):
     check("server down: the send is kept as deferred", [r[3] for r in rows] == ["deferred"], rows)
 
 
+def test_server_behaviour(work):
+    """A drop in the middle of DATA, a server slower than the timeout, and a
+    relay that requires STARTTLS and AUTH, each through `nurture run`."""
+    t0 = datetime.datetime(2026, 11, 23, 15, 0, tzinfo=datetime.timezone.utc)
+    t1 = t0 + datetime.timedelta(minutes=15)
+    # dropped in DATA: nobody knows if it arrived, so it is retried later
+    srv = Server(work, "--drop-in-data", r"drop@.*")
+    try:
+        # the accepted message comes first in the session; the dropped one
+        # is the last thing the connection did
+        cfg = make_workdir(work, srv.port, [("ok@example.com", "UTC"), ("drop@example.com", "UTC")])
+        nurture(cfg, "run", "--now", iso(t0), check_rc=0)
+        p = nurture(cfg, "run", "--now", iso(t1), "--json")
+        s = json.loads(p.stdout)
+        check("drop in DATA: the first message sent, the dropped one deferred",
+              (s["sent"], s["deferred"]) == (1, 1), s)
+        rows, _ = sends(cfg)
+        check("drop in DATA: recorded as deferred", sorted(r[3] for r in rows) == ["deferred", "sent"], rows)
+        # dropped first: the message after it never got an answer either
+        cfg = make_workdir(work, srv.port, [("drop@example.com", "UTC"), ("ok2@example.com", "UTC")])
+        nurture(cfg, "run", "--now", iso(t0), check_rc=0)
+        s = json.loads(nurture(cfg, "run", "--now", iso(t1), "--json").stdout)
+        check("drop in DATA: nothing after the drop is counted as sent", (s["sent"], s["deferred"]) == (0, 2), s)
+    finally:
+        srv.stop()
+    # slower than the configured timeout (5 s): deferred, run exits 1
+    srv = Server(work, "--delay", "8")
+    try:
+        cfg = make_workdir(work, srv.port, [("slow@example.com", "UTC")])
+        nurture(cfg, "run", "--now", iso(t0), check_rc=0)
+        started = time.monotonic()
+        p = nurture(cfg, "run", "--now", iso(t1), "--json")
+        took = time.monotonic() - started
+        s = json.loads(p.stdout)
+        check("slow server: deferred, not sent", (s["sent"], s["deferred"]) == (0, 1), s)
+        check("slow server: the run gives up near its timeout", took < 30, took)
+        check("slow server: exit 1", p.returncode == 1, p.returncode)
+    finally:
+        srv.stop()
+    # STARTTLS required, certificate checked against a CA file, AUTH
+    cert = os.path.join(work, "cert.pem")
+    key = os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    srv = Server(work, "--starttls", cert, key, "--require-starttls", "--auth", "nurture:s3cret",
+                 "--auth-require-tls")
+    try:
+        extra = (f"  username: nurture\n  password: {{env: NT_TEST_SMTP_PW}}\n"
+                 f"  ca_file: {cert}\n")
+        cfg = make_workdir(work, srv.port, [("tls@example.com", "UTC")], extra_smtp=extra)
+        text = open(cfg).read().replace("  tls: off\n", "  tls: required\n")
+        open(cfg, "w").write(text)
+        os.environ["NT_TEST_SMTP_PW"] = "s3cret"
+        nurture(cfg, "run", "--now", iso(t0), check_rc=0)
+        p = nurture(cfg, "run", "--now", iso(t1), "--json")
+        s = json.loads(p.stdout)
+        check("STARTTLS + AUTH: sent", s["sent"] == 1, (s, p.stderr))
+        log = open(os.path.join(srv.dump, "log.jsonl")).read()
+        check("STARTTLS + AUTH: the server saw TLS and a good login",
+              '"starttls"' in log and '"ok": true' in log, log[-500:])
+        # a wrong password: nothing is sent, nobody is blamed, the run exits 1
+        os.environ["NT_TEST_SMTP_PW"] = "wrong"
+        cfg2 = make_workdir(work, srv.port, [("tls2@example.com", "UTC")], extra_smtp=extra)
+        text = open(cfg2).read().replace("  tls: off\n", "  tls: required\n")
+        open(cfg2, "w").write(text)
+        nurture(cfg2, "run", "--now", iso(t0), check_rc=0)
+        p = nurture(cfg2, "run", "--now", iso(t1), "--json")
+        s = json.loads(p.stdout)
+        check("wrong password: deferred, exit 1", (s["sent"], s["deferred"], p.returncode) == (0, 1, 1),
+              (s, p.returncode))
+        check("wrong password: the error is said", "AUTH" in p.stderr or "auth" in p.stderr, p.stderr)
+    finally:
+        os.environ.pop("NT_TEST_SMTP_PW", None)
+        srv.stop()
+
+
 def test_governor(work):
     srv = Server(work)
     try:
@@ -347,6 +430,7 @@ def main():
     try:
         test_time(work)
         test_deferred_and_down(work)
+        test_server_behaviour(work)
         test_governor(work)
         test_doctor(work)
         quick = os.environ.get("NT_E2E_QUICK") == "1"
