@@ -64,6 +64,5 @@ nt_dns_txt(const char *name, nt_dns_txt_cb cb, void *ctx, nt_diag *d)
         if (cb(ctx, txt))
             break;
     }
-    return found ? NT_OK
-                 : nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "%s has no TXT record", name);
+    return found ? NT_OK : nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "%s has no TXT record", name);
 }

@@ -679,29 +679,57 @@ s_lead_upsert(nt_store *st, nt_lead *lead, const char *default_stage, int64_t no
     return err;
 }
 
+/*
+ * Step through the rows of q, handing each to `row`, which reads it into a
+ * value, calls the caller's callback and releases the value; it returns
+ * non-zero to stop and sets *err when the row could not be read.
+ */
+typedef int (*row_fn)(void *ctx, sqlite3_stmt *q, nt_err *err);
+
 static nt_err
-iterate_leads(sqlite_store *s, sqlite3_stmt *q, nt_lead_cb cb, void *ctx, int64_t *max_rev,
-              nt_diag *d)
+iterate(sqlite_store *s, sqlite3_stmt *q, row_fn row, void *ctx, const char *what, nt_diag *d)
 {
     int rc;
     nt_err err = NT_OK;
 
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        nt_lead l;
-        int stop;
-        if ((err = read_lead(q, &l)) != NT_OK)
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (row(ctx, q, &err) || err != NT_OK)
             break;
-        if (max_rev)
-            *max_rev = sqlite3_column_int64(q, 15);
-        stop = cb(ctx, &l);
-        nt_lead_release(&l);
-        if (stop)
-            break;
-    }
     if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = db_error(s, d, "listing leads");
+        err = db_error(s, d, what);
     sqlite3_reset(q);
     return err;
+}
+
+typedef struct lead_rows {
+    nt_lead_cb cb;
+    void *ctx;
+    int64_t *max_rev;
+} lead_rows;
+
+static int
+lead_row(void *vctx, sqlite3_stmt *q, nt_err *err)
+{
+    lead_rows *x = vctx;
+    nt_lead l;
+    int stop;
+
+    if ((*err = read_lead(q, &l)) != NT_OK)
+        return 1;
+    if (x->max_rev)
+        *x->max_rev = sqlite3_column_int64(q, 15);
+    stop = x->cb(x->ctx, &l);
+    nt_lead_release(&l);
+    return stop;
+}
+
+static nt_err
+iterate_leads(sqlite_store *s, sqlite3_stmt *q, nt_lead_cb cb, void *ctx, int64_t *max_rev,
+              nt_diag *d)
+{
+    lead_rows x = {cb, ctx, max_rev};
+
+    return iterate(s, q, lead_row, &x, "listing leads", d);
 }
 
 static nt_err
@@ -1009,26 +1037,31 @@ s_enrollment_get(nt_store *st, int64_t lead_id, const char *campaign, nt_enrollm
     return err;
 }
 
+typedef struct enrollment_rows {
+    nt_enrollment_cb cb;
+    void *ctx;
+} enrollment_rows;
+
+static int
+enrollment_row(void *vctx, sqlite3_stmt *q, nt_err *err)
+{
+    enrollment_rows *x = vctx;
+    nt_enrollment e;
+    int stop;
+
+    if ((*err = read_enrollment(q, &e)) != NT_OK)
+        return 1;
+    stop = x->cb(x->ctx, &e);
+    nt_enrollment_release(&e);
+    return stop;
+}
+
 static nt_err
 iterate_enrollments(sqlite_store *s, sqlite3_stmt *q, nt_enrollment_cb cb, void *ctx, nt_diag *d)
 {
-    int rc;
-    nt_err err = NT_OK;
+    enrollment_rows x = {cb, ctx};
 
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        nt_enrollment e;
-        int stop;
-        if ((err = read_enrollment(q, &e)) != NT_OK)
-            break;
-        stop = cb(ctx, &e);
-        nt_enrollment_release(&e);
-        if (stop)
-            break;
-    }
-    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = db_error(s, d, "reading enrollments");
-    sqlite3_reset(q);
-    return err;
+    return iterate(s, q, enrollment_row, &x, "reading enrollments", d);
 }
 
 static nt_err
@@ -1190,26 +1223,31 @@ read_send(sqlite3_stmt *q, nt_send *snd)
     return NT_OK;
 }
 
+typedef struct send_rows {
+    nt_send_cb cb;
+    void *ctx;
+} send_rows;
+
+static int
+send_row(void *vctx, sqlite3_stmt *q, nt_err *err)
+{
+    send_rows *x = vctx;
+    nt_send snd;
+    int stop;
+
+    if ((*err = read_send(q, &snd)) != NT_OK)
+        return 1;
+    stop = x->cb(x->ctx, &snd);
+    nt_send_release(&snd);
+    return stop;
+}
+
 static nt_err
 iterate_sends(sqlite_store *s, sqlite3_stmt *q, nt_send_cb cb, void *ctx, nt_diag *d)
 {
-    int rc;
-    nt_err err = NT_OK;
+    send_rows x = {cb, ctx};
 
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        nt_send snd;
-        int stop;
-        if ((err = read_send(q, &snd)) != NT_OK)
-            break;
-        stop = cb(ctx, &snd);
-        nt_send_release(&snd);
-        if (stop)
-            break;
-    }
-    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = db_error(s, d, "reading sends");
-    sqlite3_reset(q);
-    return err;
+    return iterate(s, q, send_row, &x, "reading sends", d);
 }
 
 static nt_err
