@@ -677,10 +677,12 @@ show_enrollment(void *ctx, const nt_enrollment *e)
     put_text(stdout, e->campaign, 24, 16);
     printf(" version ");
     put_text(stdout, e->version, 16, 0);
-    printf("  %s, next step %d", nt_enroll_state_name(e->state), e->step + 1);
-    if (e->state == NT_ENROLL_ACTIVE && e->next_at) {
+    printf("  %s", nt_enroll_state_name(e->state));
+    if (e->state == NT_ENROLL_ACTIVE && e->next_at == NT_NEVER) {
+        printf(", step %d waiting for the server's answer", e->step);
+    } else if (e->state == NT_ENROLL_ACTIVE) {
         nt_time_format_utc(e->next_at, when, sizeof(when));
-        printf(" at %s", when);
+        printf(", next step %d at %s", e->step + 1, when);
     }
     if (e->last_sent_at) {
         nt_time_format_utc(e->last_sent_at, when, sizeof(when));
