@@ -9,6 +9,7 @@ packages=(
   libyaml-dev libcmark-dev libcsv-dev libjansson-dev libidn2-dev libssl-dev
   tzdata python3 clang libclang-rt-14-dev
   libesmtp-dev openssl python3-aiosmtpd postfix
+  libgmime-3.0-dev libpcre2-dev
 )
 
 as_root() {
