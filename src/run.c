@@ -198,8 +198,10 @@ take_retry(void *ctx, const nt_send *s)
     j->retry.email = s->email ? strdup(s->email) : NULL;
     j->retry.smtp_text = s->smtp_text ? strdup(s->smtp_text) : NULL;
     j->retry.message_id = s->message_id ? strdup(s->message_id) : NULL;
+    /* The step by its id: the campaign may have been edited since the
+     * first attempt, and an index would then name another email. */
     j->c = nt_campaign_set_find(r->cs, s->campaign);
-    j->step = s->step;
+    j->step = j->c ? nt_campaign_step_index(j->c, s->step_id) : -1;
     if (!j->retry.campaign || !j->retry.version || !j->retry.step_id) {
         r->err = NT_ENOMEM;
         return 1;
