@@ -22,8 +22,9 @@ typedef struct nt_reply_rules nt_reply_rules;
 /*
  * Load rules from a file (format documented at the top of the default file,
  * contrib/rules/reply.rules).  Every bad line is reported in diags with
- * file:line:col (PCRE2's error offset) and skipped.  *out owned by the
- * caller: nt_reply_rules_free().
+ * file:line:col (PCRE2's error offset), and a file with any bad line is
+ * refused (NT_EINVAL, *out NULL): a typo must not silently disable a rule.
+ * On NT_OK *out is owned by the caller: nt_reply_rules_free().
  */
 nt_err nt_reply_rules_load(const char *path, nt_reply_rules **out, nt_diags *diags);
 
