@@ -20,16 +20,16 @@
 
 typedef enum nt_bounce_reason {
     NT_BOUNCE_UNKNOWN_REASON = 0,
-    NT_BOUNCE_USER_UNKNOWN,  /* 5.1.1 and friends */
-    NT_BOUNCE_HOST_UNKNOWN,  /* 5.1.2, 5.4.4 */
-    NT_BOUNCE_MAILBOX_FULL,  /* 4.2.2 / 5.2.2 */
-    NT_BOUNCE_DISABLED,      /* 5.2.1: mailbox disabled */
-    NT_BOUNCE_TOO_LARGE,     /* 5.3.4 / 5.2.3 */
-    NT_BOUNCE_POLICY,        /* 5.7.x not spam: DMARC, SPF, reputation, blocklists */
-    NT_BOUNCE_SPAM,          /* content judged spam */
-    NT_BOUNCE_RATE_LIMITED,  /* 4.7.x / 4.2.1 throttling */
-    NT_BOUNCE_EXPIRED,       /* 4.4.7 / 5.4.7: gave up retrying */
-    NT_BOUNCE_NETWORK,       /* 4.4.x: could not connect */
+    NT_BOUNCE_USER_UNKNOWN, /* 5.1.1 and friends */
+    NT_BOUNCE_HOST_UNKNOWN, /* 5.1.2, 5.4.4 */
+    NT_BOUNCE_MAILBOX_FULL, /* 4.2.2 / 5.2.2 */
+    NT_BOUNCE_DISABLED,     /* 5.2.1: mailbox disabled */
+    NT_BOUNCE_TOO_LARGE,    /* 5.3.4 / 5.2.3 */
+    NT_BOUNCE_POLICY,       /* 5.7.x not spam: DMARC, SPF, reputation, blocklists */
+    NT_BOUNCE_SPAM,         /* content judged spam */
+    NT_BOUNCE_RATE_LIMITED, /* 4.7.x / 4.2.1 throttling */
+    NT_BOUNCE_EXPIRED,      /* 4.4.7 / 5.4.7: gave up retrying */
+    NT_BOUNCE_NETWORK,      /* 4.4.x: could not connect */
     NT_BOUNCE_OTHER,
 } nt_bounce_reason;
 
@@ -56,8 +56,8 @@ typedef struct nt_bounce_rules nt_bounce_rules;
 /* As for reply.h: a file with any bad line is refused, every bad line
  * reported with file:line:col.  *out owned by the caller. */
 nt_err nt_bounce_rules_load(const char *path, nt_bounce_rules **out, nt_diags *diags);
-nt_err nt_bounce_rules_parse(const char *name, const char *src, size_t len,
-                             nt_bounce_rules **out, nt_diags *diags);
+nt_err nt_bounce_rules_parse(const char *name, const char *src, size_t len, nt_bounce_rules **out,
+                             nt_diags *diags);
 void nt_bounce_rules_free(nt_bounce_rules *r);
 
 /* Analyse m; out owned by the caller: nt_bounce_result_release(). */

@@ -43,14 +43,14 @@ typedef struct nt_inmsg {
     char *subject;     /* decoded */
     char *return_path; /* Return-Path address (envelope sender), may be "" for <> */
     char *auto_submitted;
-    int64_t date;         /* 0 when missing or unreadable */
-    nt_field *headers;    /* every top-level header, decoded, in order; names as written */
+    int64_t date;      /* 0 when missing or unreadable */
+    nt_field *headers; /* every top-level header, decoded, in order; names as written */
     size_t nheaders;
-    char *text;           /* the body as text: text/plain, else HTML turned into text */
-    int text_from_html;   /* 1 when text came from an HTML part */
-    char *content_type;   /* top-level "type/subtype" lower-case */
-    char *report_type;    /* multipart/report's report-type, lower-case */
-    nt_dsn_rcpt *dsn;     /* message/delivery-status recipient blocks */
+    char *text;         /* the body as text: text/plain, else HTML turned into text */
+    int text_from_html; /* 1 when text came from an HTML part */
+    char *content_type; /* top-level "type/subtype" lower-case */
+    char *report_type;  /* multipart/report's report-type, lower-case */
+    nt_dsn_rcpt *dsn;   /* message/delivery-status recipient blocks */
     size_t ndsn;
     char *dsn_reporting_mta;
     char *returned_headers;    /* raw headers of the returned original message */

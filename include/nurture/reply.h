@@ -29,8 +29,8 @@ typedef struct nt_reply_rules nt_reply_rules;
 nt_err nt_reply_rules_load(const char *path, nt_reply_rules **out, nt_diags *diags);
 
 /* The same from memory (src borrowed for the call), `name` for messages. */
-nt_err nt_reply_rules_parse(const char *name, const char *src, size_t len,
-                            nt_reply_rules **out, nt_diags *diags);
+nt_err nt_reply_rules_parse(const char *name, const char *src, size_t len, nt_reply_rules **out,
+                            nt_diags *diags);
 
 void nt_reply_rules_free(nt_reply_rules *r);
 
