@@ -6,15 +6,12 @@
  * enhanced status code (RFC 3463) gives the reason, which `reason` rules
  * over the diagnostic then refine.  Notices without a DSN are read with the
  * PCRE2 rules of a data file (contrib/rules/bounce.rules documents the
- * syntax): `notice` rules say whether the message is a bounce at all,
+ * syntax; rules.c reads it): `notice` rules say whether the message is a bounce at all,
  * `recipient` rules capture the failed addresses, `temporary` rules mark a
  * delay warning, `reason` rules name the cause.  Rules and mail are both
  * untrusted: every match runs under a match and a depth limit, the text
  * scanned and the number of recipients are capped.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +20,11 @@
 #include "nurture/bounce.h"
 #include "nurture/buf.h"
 #include "nurture/lead.h"
+#include "nurture/rules.h"
 #include "nurture/utf8.h"
 
 #include "banned.h"
 
-#define MATCH_LIMIT 100000u
-#define DEPTH_LIMIT 10000u
-#define RULES_MAX_SIZE ((size_t)1 << 20)
 #define MAX_RECIPIENTS 1000
 #define MAX_TEXT ((size_t)256 << 10) /* of the body, scanned by the rules */
 #define MAX_MATCHES 10000            /* per recipient rule and message */
@@ -37,26 +32,31 @@
 
 enum kind { K_NOTICE = 0, K_RECIPIENT, K_TEMPORARY, K_REASON, K_COUNT };
 
-static const char *const kind_names[K_COUNT] = {"notice", "recipient", "temporary", "reason"};
+static const char *const kind_names[K_COUNT + 1] = {"notice", "recipient", "temporary", "reason",
+                                                    NULL};
 
 static const char *const reason_names[] = {
-    "unknown", "user-unknown", "host-unknown", "mailbox-full", "disabled", "too-large",
-    "policy",  "spam",         "rate-limited", "expired",      "network",  "other",
+    "unknown", "user-unknown", "host-unknown", "mailbox-full", "disabled", "too-large", "policy",
+    "spam",    "rate-limited", "expired",      "network",      "other",    NULL,
 };
-#define NREASONS (sizeof(reason_names) / sizeof(reason_names[0]))
+#define NREASONS (sizeof(reason_names) / sizeof(reason_names[0]) - 1)
 
-struct rule {
-    enum kind kind;
-    nt_bounce_reason reason; /* K_REASON only */
-    char *name;
-    pcre2_code *code;
+static const nt_rules_spec spec = {
+    .kinds = kind_names,
+    .kinds_hint = "notice, recipient, temporary or reason",
+    .named = 1,
+    .caseless = 1,
+    .valued_kind = K_REASON,
+    .values = reason_names,
+    .values_what = "reason",
+    .values_hint = "user-unknown, host-unknown, mailbox-full, disabled, too-large, policy, "
+                   "spam, rate-limited, expired, network or other",
+    .capture_kind = K_RECIPIENT,
+    .capture_error = "a recipient rule needs a capture group around the address(es)",
 };
 
 struct nt_bounce_rules {
-    struct rule *v;
-    size_t n;
-    size_t cap;
-    pcre2_match_context *mctx;
+    nt_rules *rules;
 };
 
 const char *
@@ -70,234 +70,46 @@ nt_bounce_reason_name(nt_bounce_reason r)
 void
 nt_bounce_rules_free(nt_bounce_rules *r)
 {
-    size_t i;
-
     if (!r)
         return;
-    for (i = 0; i < r->n; i++) {
-        pcre2_code_free(r->v[i].code);
-        free(r->v[i].name);
-    }
-    free(r->v);
-    pcre2_match_context_free(r->mctx);
+    nt_rules_free(r->rules);
     free(r);
 }
 
-static int
-is_blank(char c)
+static nt_err
+wrap(nt_err err, nt_rules *rules, nt_bounce_rules **out)
 {
-    return c == ' ' || c == '\t';
-}
-
-/* The next blank-separated word of p[0..n) from *i: its start and length. */
-static size_t
-word(const char *p, size_t n, size_t *i, size_t *start)
-{
-    while (*i < n && is_blank(p[*i]))
-        (*i)++;
-    *start = *i;
-    while (*i < n && !is_blank(p[*i]))
-        (*i)++;
-    return *i - *start;
-}
-
-/* Parse one line [p, p+n): `KIND NAME REGEX`; positions are 1-based. */
-static void
-parse_line(nt_bounce_rules *r, const char *name, int lineno, const char *p, size_t n,
-           nt_diags *diags, int *nomem)
-{
-    size_t i = 0, kstart, klen, nstart, nlen, rstart;
-    int k, errcode;
-    size_t reason = 0;
-    PCRE2_SIZE erroff;
-    pcre2_code *code;
-    PCRE2_UCHAR emsg[256];
-    char *rname;
-
-    while (i < n && is_blank(p[i]))
-        i++;
-    if (i == n || p[i] == '#')
-        return;
-    klen = word(p, n, &i, &kstart);
-    for (k = 0; k < K_COUNT; k++)
-        if (strlen(kind_names[k]) == klen && memcmp(kind_names[k], p + kstart, klen) == 0)
-            break;
-    if (k == K_COUNT) {
-        nt_diags_add(diags, NT_SEV_ERROR, name, lineno, (int)kstart + 1,
-                     "unknown rule kind '%.*s' (expected notice, recipient, temporary or reason)",
-                     (int)(klen > 64 ? 64 : klen), p + kstart);
-        return;
+    if (err != NT_OK)
+        return err;
+    if (!(*out = malloc(sizeof(**out)))) {
+        nt_rules_free(rules);
+        return NT_ENOMEM;
     }
-    nlen = word(p, n, &i, &nstart);
-    if (nlen == 0) {
-        nt_diags_add(diags, NT_SEV_ERROR, name, lineno, (int)nstart + 1, "rule '%s' has no name",
-                     kind_names[k]);
-        return;
-    }
-    if (k == K_REASON) {
-        for (reason = 1; reason < NREASONS; reason++)
-            if (strlen(reason_names[reason]) == nlen &&
-                memcmp(reason_names[reason], p + nstart, nlen) == 0)
-                break;
-        if (reason == NREASONS) {
-            nt_diags_add(diags, NT_SEV_ERROR, name, lineno, (int)nstart + 1,
-                         "unknown reason '%.*s' (expected user-unknown, host-unknown, "
-                         "mailbox-full, disabled, too-large, policy, spam, rate-limited, "
-                         "expired, network or other)",
-                         (int)(nlen > 64 ? 64 : nlen), p + nstart);
-            return;
-        }
-    }
-    while (i < n && is_blank(p[i]))
-        i++;
-    rstart = i;
-    if (rstart == n) {
-        nt_diags_add(diags, NT_SEV_ERROR, name, lineno, (int)rstart + 1,
-                     "rule '%s' has no regular expression", kind_names[k]);
-        return;
-    }
-    code = pcre2_compile((PCRE2_SPTR)(p + rstart), n - rstart,
-                         PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE | PCRE2_CASELESS, &errcode,
-                         &erroff, NULL);
-    if (!code) {
-        if (errcode == PCRE2_ERROR_NOMEMORY) {
-            *nomem = 1;
-            return;
-        }
-        if (pcre2_get_error_message(errcode, emsg, sizeof(emsg)) < 0)
-            snprintf((char *)emsg, sizeof(emsg), "error %d", errcode);
-        nt_diags_add(diags, NT_SEV_ERROR, name, lineno, (int)(rstart + erroff) + 1,
-                     "bad regular expression: %s", (const char *)emsg);
-        return;
-    }
-    if (k == K_RECIPIENT) {
-        uint32_t ncap = 0;
-
-        (void)pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &ncap);
-        if (ncap < 1) {
-            pcre2_code_free(code);
-            nt_diags_add(diags, NT_SEV_ERROR, name, lineno, (int)rstart + 1,
-                         "a recipient rule needs a capture group around the address(es)");
-            return;
-        }
-    }
-    /* JIT is an optimisation: the interpreter runs the same pattern. */
-    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-    if (r->n == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 32;
-        struct rule *nv = realloc(r->v, ncap * sizeof(*nv));
-        if (!nv) {
-            pcre2_code_free(code);
-            *nomem = 1;
-            return;
-        }
-        r->v = nv;
-        r->cap = ncap;
-    }
-    rname = malloc(nlen + 1);
-    if (!rname) {
-        pcre2_code_free(code);
-        *nomem = 1;
-        return;
-    }
-    memcpy(rname, p + nstart, nlen);
-    rname[nlen] = '\0';
-    r->v[r->n].kind = (enum kind)k;
-    r->v[r->n].reason = (nt_bounce_reason)reason;
-    r->v[r->n].name = rname;
-    r->v[r->n].code = code;
-    r->n++;
+    (*out)->rules = rules;
+    return NT_OK;
 }
 
 nt_err
 nt_bounce_rules_parse(const char *name, const char *src, size_t len, nt_bounce_rules **out,
                       nt_diags *diags)
 {
-    nt_bounce_rules *r;
-    size_t pos = 0, before = diags ? diags->errors : 0;
-    int lineno = 0, nomem = 0;
-    nt_diags local;
+    nt_rules *rules = NULL;
+    nt_err err;
 
     *out = NULL;
-    if (!name)
-        name = "";
-    if (!diags) {
-        nt_diags_init(&local, 1);
-        diags = &local;
-        before = 0;
-    }
-    r = calloc(1, sizeof(*r));
-    if (!r || !(r->mctx = pcre2_match_context_create(NULL))) {
-        free(r);
-        if (diags == &local)
-            nt_diags_release(&local);
-        return NT_ENOMEM;
-    }
-    pcre2_set_match_limit(r->mctx, MATCH_LIMIT);
-    pcre2_set_depth_limit(r->mctx, DEPTH_LIMIT);
-
-    while (pos < len && !nomem) {
-        const char *nl = memchr(src + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - src) : len, n = end - pos;
-
-        lineno++;
-        if (n && src[pos + n - 1] == '\r')
-            n--;
-        if (!nt_utf8_valid(src + pos, n))
-            nt_diags_add(diags, NT_SEV_ERROR, name, lineno, 1, "line is not valid UTF-8");
-        else
-            parse_line(r, name, lineno, src + pos, n, diags, &nomem);
-        pos = end + 1;
-    }
-    if (nomem || diags->errors > before) {
-        nt_bounce_rules_free(r);
-        if (diags == &local)
-            nt_diags_release(&local);
-        return nomem ? NT_ENOMEM : NT_EINVAL;
-    }
-    if (diags == &local)
-        nt_diags_release(&local);
-    *out = r;
-    return NT_OK;
+    err = nt_rules_parse(&spec, name, src, len, &rules, diags);
+    return wrap(err, rules, out);
 }
 
 nt_err
 nt_bounce_rules_load(const char *path, nt_bounce_rules **out, nt_diags *diags)
 {
-    FILE *f;
-    nt_buf b;
-    char chunk[8192];
-    size_t n;
+    nt_rules *rules = NULL;
     nt_err err;
 
     *out = NULL;
-    f = fopen(path, "rb");
-    if (!f) {
-        if (diags)
-            nt_diags_add(diags, NT_SEV_ERROR, path, 0, 0, "cannot open rules file");
-        return NT_EIO;
-    }
-    nt_buf_init(&b, RULES_MAX_SIZE);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        nt_buf_add(&b, chunk, n);
-    if (ferror(f)) {
-        fclose(f);
-        nt_buf_release(&b);
-        if (diags)
-            nt_diags_add(diags, NT_SEV_ERROR, path, 0, 0, "cannot read rules file");
-        return NT_EIO;
-    }
-    fclose(f);
-    if (b.err) {
-        err = b.err;
-        nt_buf_release(&b);
-        if (diags)
-            nt_diags_add(diags, NT_SEV_ERROR, path, 0, 0, "rules file too large");
-        return err;
-    }
-    err = nt_bounce_rules_parse(path, nt_buf_cstr(&b), b.len, out, diags);
-    nt_buf_release(&b);
-    return err;
+    err = nt_rules_load(&spec, path, &rules, diags);
+    return wrap(err, rules, out);
 }
 
 void
@@ -317,42 +129,27 @@ nt_bounce_result_release(nt_bounce_result *res)
     res->is_bounce = 0;
 }
 
+static int
+is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
 /* State of one nt_bounce_analyze call. */
 struct run {
-    const nt_bounce_rules *r;
-    pcre2_match_data *md;
-    nt_err err; /* NT_ELIMIT once a rule hit its limit */
+    const nt_rules *r;
+    nt_rules_match *md;
+    int limited; /* a rule hit its limit (it only made that rule miss) */
     size_t cap;
 };
 
-static int
-limit_hit(int rc)
-{
-    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-           rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
-}
-
-/* The first rule of kind k matching s[0..n), or NULL.  Limit hits count as
- * no match. */
-static const struct rule *
+/* The first rule of kind k matching s[0..n), or -1. */
+static long
 first_match(struct run *x, enum kind k, const char *s, size_t n)
 {
-    size_t i;
-    int rc;
-
     if (!s)
-        return NULL;
-    for (i = 0; i < x->r->n; i++) {
-        if (x->r->v[i].kind != k)
-            continue;
-        rc = pcre2_match(x->r->v[i].code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, x->md,
-                         x->r->mctx);
-        if (rc >= 0)
-            return &x->r->v[i];
-        if (limit_hit(rc))
-            x->err = NT_ELIMIT;
-    }
-    return NULL;
+        return -1;
+    return nt_rules_first(x->r, (int)k, x->md, s, n, &x->limited);
 }
 
 /* Valid UTF-8 with "\n" line ends, at most MAX_TEXT bytes of s. */
@@ -400,7 +197,7 @@ add_item(nt_bounce_result *res, struct run *x, char *addr, const char *status, c
     if (res->n >= MAX_RECIPIENTS) {
         free(addr);
         free(diag);
-        x->err = NT_ELIMIT;
+        x->limited = 1;
         return NT_OK;
     }
     if (res->n == x->cap) {
@@ -509,7 +306,7 @@ from_dsn(struct run *x, const nt_inmsg *m, nt_bounce_result *res)
         int delayed = b->action && strcmp(b->action, "delayed") == 0;
         nt_bounce_reason reason = NT_BOUNCE_UNKNOWN_REASON;
         const char *rule = "dsn";
-        const struct rule *ru;
+        long ru;
         char *norm = NULL, *diag;
         nt_buf clean;
         char status[16];
@@ -541,9 +338,9 @@ from_dsn(struct run *x, const nt_inmsg *m, nt_bounce_result *res)
             nt_buf_init(&clean, 0);
             clean_text(&clean, diag);
             if (!clean.err &&
-                (ru = first_match(x, K_REASON, clean.data ? clean.data : "", clean.len)) != NULL) {
-                reason = ru->reason;
-                rule = ru->name;
+                (ru = first_match(x, K_REASON, clean.data ? clean.data : "", clean.len)) >= 0) {
+                reason = (nt_bounce_reason)nt_rules_value(x->r, (size_t)ru);
+                rule = nt_rules_name(x->r, (size_t)ru);
             }
             nt_buf_release(&clean);
         }
@@ -606,7 +403,7 @@ static nt_err
 from_rules(struct run *x, const nt_inmsg *m, nt_bounce_result *res)
 {
     nt_buf head, body;
-    const struct rule *ru;
+    long ru;
     nt_bounce_reason reason = NT_BOUNCE_UNKNOWN_REASON;
     int hard;
     size_t i;
@@ -634,33 +431,29 @@ from_rules(struct run *x, const nt_inmsg *m, nt_bounce_result *res)
         goto out;
     }
     (void)nt_buf_cstr(&head);
-    if (!first_match(x, K_NOTICE, head.data ? head.data : "", head.len))
+    if (first_match(x, K_NOTICE, head.data ? head.data : "", head.len) < 0)
         goto out;
     res->is_bounce = 1;
-    hard = !first_match(x, K_TEMPORARY, body.data ? body.data : "", body.len) &&
-           !first_match(x, K_TEMPORARY, head.data, head.len);
+    hard = first_match(x, K_TEMPORARY, body.data ? body.data : "", body.len) < 0 &&
+           first_match(x, K_TEMPORARY, head.data, head.len) < 0;
     ru = first_match(x, K_REASON, body.data ? body.data : "", body.len);
-    if (ru)
-        reason = ru->reason;
-    for (i = 0; i < x->r->n && res->n < MAX_RECIPIENTS; i++) {
-        const struct rule *rr = &x->r->v[i];
-        PCRE2_SIZE start = 0, *ov;
+    if (ru >= 0)
+        reason = (nt_bounce_reason)nt_rules_value(x->r, (size_t)ru);
+    for (i = 0; i < nt_rules_count(x->r) && res->n < MAX_RECIPIENTS; i++) {
+        size_t start = 0, ov[4];
         int rc, count = 0;
 
-        if (rr->kind != K_RECIPIENT)
+        if (nt_rules_kind(x->r, i) != K_RECIPIENT)
             continue;
         while (start <= body.len && count++ < MAX_MATCHES) {
-            rc = pcre2_match(rr->code, (PCRE2_SPTR)(body.data ? body.data : ""), body.len, start,
-                             PCRE2_NO_UTF_CHECK, x->md, x->r->mctx);
-            if (rc < 0) {
-                if (limit_hit(rc))
-                    x->err = NT_ELIMIT;
+            rc = nt_rules_exec(x->r, i, x->md, body.data, body.len, start, ov);
+            if (rc != 1) {
+                x->limited |= rc < 0;
                 break;
             }
-            ov = pcre2_get_ovector_pointer(x->md);
-            if (rc >= 2 && ov[2] != PCRE2_UNSET && ov[3] > ov[2]) {
+            if (ov[2] != NT_RULES_UNSET && ov[3] > ov[2]) {
                 err = scan_addresses(x, body.data + ov[2], ov[3] - ov[2], res, hard, reason,
-                                     rr->name);
+                                     nt_rules_name(x->r, i));
                 if (err)
                     goto out;
             }
@@ -691,10 +484,10 @@ nt_bounce_analyze(const nt_bounce_rules *r, const nt_inmsg *m, nt_bounce_result 
 
     nt_diag_clear(d);
     memset(out, 0, sizeof(*out));
-    x.r = r;
-    x.err = NT_OK;
+    x.r = r->rules;
+    x.limited = 0;
     x.cap = 0;
-    x.md = pcre2_match_data_create(4, NULL);
+    x.md = nt_rules_match_new();
     if (!x.md)
         return NT_ENOMEM;
     err = from_dsn(&x, m, out);
@@ -702,11 +495,11 @@ nt_bounce_analyze(const nt_bounce_rules *r, const nt_inmsg *m, nt_bounce_result 
         out->is_bounce = 1;
     else if (!err)
         err = from_rules(&x, m, out);
-    pcre2_match_data_free(x.md);
+    nt_rules_match_free(x.md);
     if (err) {
         nt_bounce_result_release(out);
         return err;
     }
-    (void)x.err; /* a limit hit only makes a rule miss; the result stands */
+    /* x.limited: a limit hit only made a rule miss; the result stands. */
     return NT_OK;
 }
