@@ -10,6 +10,7 @@ packages=(
   tzdata python3 clang libclang-rt-14-dev
   libesmtp-dev openssl python3-aiosmtpd postfix
   libgmime-3.0-dev libpcre2-dev
+  libcurl4-openssl-dev dovecot-imapd dovecot-pop3d
 )
 
 as_root() {
@@ -31,6 +32,13 @@ export DEBIAN_FRONTEND=noninteractive
 # system MTA starts on port 25; the tests use their own servers on high ports.
 if [[ " ${missing[*]} " == *" postfix "* ]]; then
   echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+fi
+# Dovecot is here for the inbound tests, which start their own instance on a
+# loopback port; keep the packaged service from starting at install time.
+if [[ " ${missing[*]} " == *" dovecot-"* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+  as_root chmod 755 /usr/sbin/policy-rc.d
+  trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 as_root apt-get update -qq
 as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"

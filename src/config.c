@@ -37,9 +37,9 @@ const char *const nt_default_stages[] = {
 };
 
 static const char *const top_keys[] = {
-    "database",     "campaigns", "timezone", "default_stage", "stages",          "lead_fields",
-    "senders",      "smtp",      "inbound",  "secret",        "unsubscribe_url", "bounce_domain",
-    "bounce_local", NULL,
+    "database",        "campaigns",     "timezone",     "default_stage", "stages",
+    "lead_fields",     "senders",       "smtp",         "inbound",       "secret",
+    "unsubscribe_url", "bounce_domain", "bounce_local", "rules",         NULL,
 };
 static const char *const stage_keys[] = {"name", "definition", NULL};
 static const char *const sender_keys[] = {
@@ -50,7 +50,20 @@ static const char *const smtp_keys[] = {
     "host",     "port",  "tls",        "username",    "password",  "helo",    "timeout",
     "sessions", "batch", "rate_limit", "retry_after", "retry_for", "ca_file", NULL,
 };
-static const char *const inbound_keys[] = {"imap", "pop3", "maildir", "username", "password", NULL};
+static const char *const inbound_keys[] = {
+    "imap",
+    "pop3",
+    "maildir",
+    "username",
+    "password",
+    "ca_file",
+    "processed_folder",
+    "unknown_folder",
+    "soft_bounce_limit",
+    "soft_bounce_window",
+    "away_pause",
+    NULL,
+};
 static const char *const secret_keys[] = {"env", "file", NULL};
 
 typedef struct reader {
@@ -372,6 +385,9 @@ read_inbound(reader *r, const nt_ynode *m)
     nt_inbound_config *in = &r->cfg->inbound;
     int kinds = 0;
 
+    in->soft_bounce_limit = 3;
+    in->soft_bounce_window = 30 * 86400;
+    in->away_pause = 7 * 86400;
     if (!m || !is_map(r, m, "inbound"))
         return;
     nt_ymap_check_keys(r->doc, m, inbound_keys, "inbound", r->diags);
@@ -392,12 +408,22 @@ read_inbound(reader *r, const nt_ynode *m)
         free(dir);
         kinds++;
     }
-    if (kinds != 1)
+    if (kinds > 1)
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
-                     "inbound must name exactly one of 'imap', 'pop3' or 'maildir'");
+                     "inbound names more than one of 'imap', 'pop3' and 'maildir'; keep one");
     in->username = get_str(r, m, "username", 0, "inbound");
     if (nt_ymap_get(m, "password"))
         read_secret_ref(r, nt_ymap_get(m, "password"), "inbound password", &in->password);
+    char *ca = get_str(r, m, "ca_file", 0, "inbound");
+    if (ca) {
+        in->ca_file = resolve(r, ca);
+        free(ca);
+    }
+    in->processed_folder = get_str(r, m, "processed_folder", 0, "inbound");
+    in->unknown_folder = get_str(r, m, "unknown_folder", 0, "inbound");
+    in->soft_bounce_limit = get_int(r, m, "soft_bounce_limit", 3, 1, 1000);
+    in->soft_bounce_window = get_duration(r, m, "soft_bounce_window", in->soft_bounce_window);
+    in->away_pause = get_duration(r, m, "away_pause", in->away_pause);
 }
 
 static void
@@ -491,6 +517,11 @@ read_top(reader *r, const nt_ynode *top)
     cfg->bounce_local = get_str(r, top, "bounce_local", 0, "the configuration");
     if (!cfg->bounce_local)
         cfg->bounce_local = dup_str(r, "bounces");
+    s = get_str(r, top, "rules", 0, "the configuration");
+    if (s) {
+        cfg->rules_dir = resolve(r, s);
+        free(s);
+    }
 }
 
 static char *
@@ -584,6 +615,10 @@ nt_config_release(nt_config *cfg)
     free(cfg->inbound.url);
     free(cfg->inbound.username);
     free(cfg->inbound.maildir);
+    free(cfg->inbound.ca_file);
+    free(cfg->inbound.processed_folder);
+    free(cfg->inbound.unknown_folder);
+    free(cfg->rules_dir);
     free_secret(&cfg->inbound.password);
     free_secret(&cfg->secret);
     free(cfg->unsubscribe_url);

@@ -74,7 +74,13 @@ typedef struct nt_inbound_config {
     char *url; /* imap(s)://host[:port]/MAILBOX or pop3(s)://... */
     char *username;
     nt_secret_ref password;
-    char *maildir; /* for NT_INBOUND_MAILDIR */
+    char *maildir;                /* for NT_INBOUND_MAILDIR */
+    char *ca_file;                /* extra CA bundle for the IMAP/POP3 server, or NULL */
+    char *processed_folder;       /* IMAP folder for handled mail, NULL = "Processed" */
+    char *unknown_folder;         /* IMAP folder for unclassified mail, NULL = "Unknown" */
+    long long soft_bounce_limit;  /* soft bounces that suppress an address (3) */
+    long long soft_bounce_window; /* ... within this many seconds (30 days) */
+    long long away_pause;         /* out-of-office pause when no return date (7 days) */
 } nt_inbound_config;
 
 typedef struct nt_config {
@@ -96,6 +102,7 @@ typedef struct nt_config {
     char *unsubscribe_url; /* https base for one-click unsubscribe, or NULL */
     char *bounce_domain;   /* domain of VERP return paths, or NULL = sender's */
     char *bounce_local;    /* local part before "+TOKEN" (default "bounces") */
+    char *rules_dir;       /* folder of classifier rules files, or NULL = built-in */
 } nt_config;
 
 /*

@@ -1,9 +1,10 @@
-# Turns the example campaigns into a C file so that `nurture init` can
-# write them without the source tree.  Run as: cmake -DSRC=dir -DOUT=file -P embed.cmake
+# Turns a folder (the example campaigns, the default rules) into a C table so
+# that the binary works without the source tree.
+# Run as: cmake -DSRC=dir -DOUT=file -DNAME=table -P embed.cmake
 file(GLOB_RECURSE files RELATIVE ${SRC} ${SRC}/*)
 list(SORT files)
-set(body "/* Generated from campaigns/ by embed.cmake; do not edit. */\n#include <stddef.h>\n#include \"embedded.h\"\n")
-set(table "const nt_embedded_file nt_embedded_campaigns[] = {\n")
+set(body "/* Generated from ${SRC} by embed.cmake; do not edit. */\n#include <stddef.h>\n#include \"embedded.h\"\n")
+set(table "const nt_embedded_file ${NAME}[] = {\n")
 set(i 0)
 foreach(f ${files})
   file(READ ${SRC}/${f} hex HEX)
