@@ -48,6 +48,7 @@ typedef struct sender_count {
     const char *sender;
     int64_t day, minute; /* counted before the run */
     int64_t run;         /* claimed by this run */
+    int64_t paused;      /* held back until then (a policy block), or 0 */
 } sender_count;
 
 typedef struct runner {
@@ -241,7 +242,8 @@ count_for(runner *r, const char *sender)
     memset(sc, 0, sizeof(*sc));
     sc->sender = sender;
     if (nt_store_send_count_since(r->st, sender, r->o->now - 86400 + 1, &sc->day, r->d) != NT_OK ||
-        nt_store_send_count_since(r->st, sender, r->o->now - 60 + 1, &sc->minute, r->d) != NT_OK)
+        nt_store_send_count_since(r->st, sender, r->o->now - 60 + 1, &sc->minute, r->d) != NT_OK ||
+        nt_store_sender_paused(r->st, sender, r->o->now, &sc->paused, NULL, 0, r->d) != NT_OK)
         return NULL;
     r->ncounts++;
     return sc;
@@ -643,7 +645,10 @@ select_round(runner *r, size_t from, size_t max)
 
         if (r->o->limit && r->claimed_total >= r->o->limit)
             break;
-        if (!j->retry.id && s && sc && !under_caps(s, sc)) {
+        if (!j->retry.id && sc && sc->paused) {
+            j->capped = 1;
+            r->stats->paused++;
+        } else if (!j->retry.id && s && sc && !under_caps(s, sc)) {
             j->capped = 1;
             r->stats->capped++;
         } else {

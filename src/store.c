@@ -33,6 +33,21 @@ nt_send_release(nt_send *s)
     s->smtp_text = s->message_id = NULL;
 }
 
+void
+nt_inbound_release(nt_inbound *in)
+{
+    char **strs[] = {&in->source,      &in->source_key, &in->message_id,    &in->content_hash,
+                     &in->raw,         &in->from_addr,  &in->subject,       &in->kind,
+                     &in->rule,        &in->reason,     &in->status,        &in->intent,
+                     &in->return_date, &in->detail,     &in->attributed_by, &in->action};
+
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+    in->rawlen = 0;
+}
+
 static const char *const send_states[] = {"claimed", "sent", "deferred", "failed", "unknown"};
 
 const char *
@@ -252,4 +267,77 @@ nt_store_send_count_since(nt_store *st, const char *sender, int64_t since, int64
                           nt_diag *d)
 {
     return st->ops->send_count_since(st, sender, since, count, d);
+}
+
+nt_err
+nt_store_unsuppress(nt_store *st, const char *email, int *was, nt_diag *d)
+{
+    return st->ops->unsuppress(st, email, was, d);
+}
+
+nt_err
+nt_store_event_count(nt_store *st, int64_t lead_id, const char *kind, int64_t since, int64_t *count,
+                     nt_diag *d)
+{
+    return st->ops->event_count(st, lead_id, kind, since, count, d);
+}
+
+nt_err
+nt_store_inbound_find(nt_store *st, const char *message_id, const char *content_hash,
+                      const char *source_key, int64_t *id, nt_diag *d)
+{
+    return st->ops->inbound_find(st, message_id, content_hash, source_key, id, d);
+}
+
+nt_err
+nt_store_inbound_add(nt_store *st, nt_inbound *in, nt_diag *d)
+{
+    return st->ops->inbound_add(st, in, d);
+}
+
+nt_err
+nt_store_inbound_update(nt_store *st, const nt_inbound *in, nt_diag *d)
+{
+    return st->ops->inbound_update(st, in, d);
+}
+
+nt_err
+nt_store_inbound_get(nt_store *st, int64_t id, int with_raw, nt_inbound *out, nt_diag *d)
+{
+    return st->ops->inbound_get(st, id, with_raw, out, d);
+}
+
+nt_err
+nt_store_inbound_list(nt_store *st, const nt_inbound_filter *f, nt_inbound_cb cb, void *ctx,
+                      nt_diag *d)
+{
+    return st->ops->inbound_list(st, f, cb, ctx, d);
+}
+
+nt_err
+nt_store_sender_pause(nt_store *st, const char *sender, int64_t until, const char *reason,
+                      int64_t at, nt_diag *d)
+{
+    return st->ops->sender_pause(st, sender, until, reason, at, d);
+}
+
+nt_err
+nt_store_sender_paused(nt_store *st, const char *sender, int64_t now, int64_t *until, char *reason,
+                       size_t reasonsz, nt_diag *d)
+{
+    return st->ops->sender_paused(st, sender, now, until, reason, reasonsz, d);
+}
+
+nt_err
+nt_store_mailbox_state_get(nt_store *st, const char *mailbox, uint64_t *uidvalidity,
+                           uint64_t *last_uid, nt_diag *d)
+{
+    return st->ops->mailbox_state_get(st, mailbox, uidvalidity, last_uid, d);
+}
+
+nt_err
+nt_store_mailbox_state_set(nt_store *st, const char *mailbox, uint64_t uidvalidity,
+                           uint64_t last_uid, nt_diag *d)
+{
+    return st->ops->mailbox_state_set(st, mailbox, uidvalidity, last_uid, d);
 }

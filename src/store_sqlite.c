@@ -95,6 +95,46 @@ static const char *const migrations[] = {
     "CREATE INDEX sends_retry ON sends(next_attempt_at) WHERE state = 'deferred';"
     "CREATE INDEX sends_open ON sends(state) WHERE state IN ('claimed', 'unknown');"
     "CREATE INDEX sends_sender ON sends(sender, created_at);",
+    /* 3: what comes back: every inbound message with its decision, paused
+     * senders, and where each IMAP mailbox was left */
+    "CREATE TABLE inbound ("
+    "  id INTEGER PRIMARY KEY,"
+    "  received_at INTEGER NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  source_key TEXT,"
+    "  message_id TEXT,"
+    "  content_hash TEXT NOT NULL,"
+    "  raw BLOB NOT NULL,"
+    "  from_addr TEXT,"
+    "  subject TEXT,"
+    "  kind TEXT NOT NULL,"
+    "  rule TEXT,"
+    "  reason TEXT,"
+    "  status TEXT,"
+    "  hard INTEGER NOT NULL DEFAULT 0,"
+    "  intent TEXT,"
+    "  return_date TEXT,"
+    "  detail TEXT,"
+    "  lead_id INTEGER REFERENCES leads(id) ON DELETE SET NULL,"
+    "  send_id INTEGER REFERENCES sends(id) ON DELETE SET NULL,"
+    "  attributed_by TEXT,"
+    "  forged INTEGER NOT NULL DEFAULT 0,"
+    "  action TEXT,"
+    "  classified_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX inbound_dedupe ON inbound(content_hash, coalesce(message_id, ''));"
+    "CREATE INDEX inbound_source_key ON inbound(source_key) WHERE source_key IS NOT NULL;"
+    "CREATE INDEX inbound_lead ON inbound(lead_id) WHERE lead_id IS NOT NULL;"
+    "CREATE INDEX inbound_kind ON inbound(kind, id);"
+    "CREATE TABLE sender_pauses ("
+    "  sender TEXT PRIMARY KEY,"
+    "  until INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE TABLE mailboxes ("
+    "  name TEXT PRIMARY KEY,"
+    "  uidvalidity INTEGER NOT NULL,"
+    "  last_uid INTEGER NOT NULL);"
+    "CREATE INDEX events_kind ON events(lead_id, kind, at);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -108,6 +148,11 @@ static const char *const migrations[] = {
 #define SEND_COLS                                                                                  \
     "id, lead_id, campaign, version, step_id, step, state, sender, email, created_at, "            \
     "updated_at, sent_at, next_attempt_at, attempts, smtp_code, smtp_text, message_id"
+
+#define INB_COLS                                                                                   \
+    "id, received_at, source, source_key, message_id, content_hash, from_addr, subject, kind, "    \
+    "rule, reason, status, hard, intent, return_date, detail, lead_id, send_id, attributed_by, "   \
+    "forged, action, classified_at"
 
 #define ENR_COLS                                                                                   \
     "id, lead_id, campaign, version, state, step, last_step_id, enrolled_at, last_sent_at, "       \
@@ -145,6 +190,19 @@ enum {
     Q_SEND_RETRY,
     Q_SEND_ORPHANS,
     Q_SEND_COUNT,
+    Q_UNSUPPRESS,
+    Q_EVENT_COUNT,
+    Q_INB_FIND,
+    Q_INB_FIND_KEY,
+    Q_INB_ADD,
+    Q_INB_UPDATE,
+    Q_INB_GET,
+    Q_INB_RAW,
+    Q_INB_LIST,
+    Q_PAUSE_SET,
+    Q_PAUSE_GET,
+    Q_MBOX_GET,
+    Q_MBOX_SET,
     Q_SAVEPOINT,
     Q_RELEASE,
     Q_ROLLBACK_TO,
@@ -196,6 +254,33 @@ static const char *const sql[NQ] = {
                        "WHERE state = 'claimed'",
     [Q_SEND_COUNT] = "SELECT count(*) FROM sends WHERE sender = ?1 AND created_at >= ?2 "
                      "AND state IN ('claimed', 'sent', 'deferred', 'unknown')",
+    [Q_UNSUPPRESS] = "DELETE FROM suppressions WHERE email = ?1",
+    [Q_EVENT_COUNT] = "SELECT count(*) FROM events WHERE lead_id = ?1 AND kind = ?2 AND at >= ?3",
+    [Q_INB_FIND] = "SELECT id FROM inbound WHERE content_hash = ?1 "
+                   "AND coalesce(message_id, '') = coalesce(?2, '')",
+    [Q_INB_FIND_KEY] = "SELECT id FROM inbound WHERE source_key = ?1 ORDER BY id LIMIT 1",
+    [Q_INB_ADD] = "INSERT INTO inbound (received_at, source, source_key, message_id, "
+                  "content_hash, from_addr, subject, kind, rule, reason, status, hard, intent, "
+                  "return_date, detail, lead_id, send_id, attributed_by, forged, action, "
+                  "classified_at, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                  "?12, ?13, ?14, ?15, nullif(?16, 0), nullif(?17, 0), ?18, ?19, ?20, ?21, ?22) "
+                  "ON CONFLICT DO NOTHING",
+    [Q_INB_UPDATE] = "UPDATE inbound SET kind = ?8, rule = ?9, reason = ?10, status = ?11, "
+                     "hard = ?12, intent = ?13, return_date = ?14, detail = ?15, "
+                     "lead_id = nullif(?16, 0), send_id = nullif(?17, 0), attributed_by = ?18, "
+                     "forged = ?19, action = ?20, classified_at = ?21 WHERE id = ?1",
+    [Q_INB_GET] = "SELECT " INB_COLS " FROM inbound WHERE id = ?1",
+    [Q_INB_RAW] = "SELECT raw FROM inbound WHERE id = ?1",
+    [Q_INB_LIST] = "SELECT " INB_COLS " FROM inbound WHERE (?1 IS NULL OR kind = ?1) "
+                   "AND (?2 = 0 OR lead_id = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
+    [Q_PAUSE_SET] = "INSERT INTO sender_pauses (sender, until, reason, at) VALUES (?1, ?2, ?3, ?4) "
+                    "ON CONFLICT (sender) DO UPDATE SET until = excluded.until, "
+                    "reason = excluded.reason, at = excluded.at",
+    [Q_PAUSE_GET] = "SELECT until, reason FROM sender_pauses WHERE sender = ?1 AND until > ?2",
+    [Q_MBOX_GET] = "SELECT uidvalidity, last_uid FROM mailboxes WHERE name = ?1",
+    [Q_MBOX_SET] = "INSERT INTO mailboxes (name, uidvalidity, last_uid) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+                   "last_uid = excluded.last_uid",
     [Q_SAVEPOINT] = "SAVEPOINT lead",
     [Q_RELEASE] = "RELEASE lead",
     [Q_ROLLBACK_TO] = "ROLLBACK TO lead",
@@ -1333,6 +1418,333 @@ s_send_count_since(nt_store *st, const char *sender, int64_t since, int64_t *cou
     return NT_OK;
 }
 
+/* ---- inbound mail ---- */
+
+static nt_err
+s_unsuppress(nt_store *st, const char *email, int *was, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_UNSUPPRESS, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, email);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "lifting a suppression");
+    *was = sqlite3_changes(s->db) > 0;
+    return NT_OK;
+}
+
+/* Run a statement that returns one integer (or no row: *out = 0). */
+static nt_err
+one_int(sqlite_store *s, sqlite3_stmt *q, int64_t *out, const char *what, nt_diag *d)
+{
+    int rc = sqlite3_step(q);
+
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(s, d, what);
+    return NT_OK;
+}
+
+static nt_err
+s_event_count(nt_store *st, int64_t lead_id, const char *kind, int64_t since, int64_t *count,
+              nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_EVENT_COUNT, d);
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, lead_id);
+    bind_text(q, 2, kind);
+    sqlite3_bind_int64(q, 3, since);
+    return one_int(s, q, count, "counting events", d);
+}
+
+static nt_err
+s_inbound_find(nt_store *st, const char *message_id, const char *content_hash,
+               const char *source_key, int64_t *id, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q;
+    nt_err err;
+
+    *id = 0;
+    if (content_hash) {
+        if (!(q = stmt(s, Q_INB_FIND, d)))
+            return NT_ESTORE;
+        bind_text(q, 1, content_hash);
+        bind_text(q, 2, message_id);
+        if ((err = one_int(s, q, id, "looking up a message", d)) != NT_OK || *id)
+            return err;
+    }
+    if (!source_key)
+        return NT_OK;
+    if (!(q = stmt(s, Q_INB_FIND_KEY, d)))
+        return NT_ESTORE;
+    bind_text(q, 1, source_key);
+    return one_int(s, q, id, "looking up a message", d);
+}
+
+/* Bind ?2..?21, shared by insert and update (which bind ?1 themselves). */
+static void
+bind_inbound(sqlite3_stmt *q, const nt_inbound *in)
+{
+    bind_text(q, 2, in->source);
+    bind_text(q, 3, in->source_key);
+    bind_text(q, 4, in->message_id);
+    bind_text(q, 5, in->content_hash);
+    bind_text(q, 6, in->from_addr);
+    bind_text(q, 7, in->subject);
+    bind_text(q, 8, in->kind);
+    bind_text(q, 9, in->rule);
+    bind_text(q, 10, in->reason);
+    bind_text(q, 11, in->status);
+    sqlite3_bind_int(q, 12, in->hard);
+    bind_text(q, 13, in->intent);
+    bind_text(q, 14, in->return_date);
+    bind_text(q, 15, in->detail);
+    sqlite3_bind_int64(q, 16, in->lead_id);
+    sqlite3_bind_int64(q, 17, in->send_id);
+    bind_text(q, 18, in->attributed_by);
+    sqlite3_bind_int(q, 19, in->forged);
+    bind_text(q, 20, in->action);
+    sqlite3_bind_int64(q, 21, in->classified_at);
+}
+
+static nt_err
+s_inbound_add(nt_store *st, nt_inbound *in, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_INB_ADD, d);
+
+    if (!q)
+        return NT_ESTORE;
+    in->id = 0;
+    bind_inbound(q, in);
+    sqlite3_bind_int64(q, 1, in->received_at);
+    sqlite3_bind_blob64(q, 22, in->raw ? in->raw : "", in->rawlen, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "storing a message");
+    if (sqlite3_changes(s->db) == 0)
+        return nt_diag_set(d, NT_EEXIST, s->path, 0, 0, "the message is stored already");
+    in->id = sqlite3_last_insert_rowid(s->db);
+    return NT_OK;
+}
+
+static nt_err
+s_inbound_update(nt_store *st, const nt_inbound *in, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_INB_UPDATE, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_inbound(q, in);
+    sqlite3_bind_int64(q, 1, in->id);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "recording a decision");
+    return NT_OK;
+}
+
+static nt_err
+read_inbound(sqlite3_stmt *q, nt_inbound *in)
+{
+    char **strs[] = {&in->source,    &in->source_key, &in->message_id, &in->content_hash,
+                     &in->from_addr, &in->subject,    &in->kind,       &in->rule,
+                     &in->reason,    &in->status};
+    int cols[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+
+    memset(in, 0, sizeof(*in));
+    in->id = sqlite3_column_int64(q, 0);
+    in->received_at = sqlite3_column_int64(q, 1);
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+        *strs[i] = col_dup(q, cols[i]);
+    in->hard = sqlite3_column_int(q, 12);
+    in->intent = col_dup(q, 13);
+    in->return_date = col_dup(q, 14);
+    in->detail = col_dup(q, 15);
+    in->lead_id = sqlite3_column_int64(q, 16);
+    in->send_id = sqlite3_column_int64(q, 17);
+    in->attributed_by = col_dup(q, 18);
+    in->forged = sqlite3_column_int(q, 19);
+    in->action = col_dup(q, 20);
+    in->classified_at = sqlite3_column_int64(q, 21);
+    if (!in->source || !in->content_hash || !in->kind) {
+        nt_inbound_release(in);
+        return NT_ENOMEM;
+    }
+    return NT_OK;
+}
+
+static nt_err
+load_raw(sqlite_store *s, nt_inbound *in, nt_diag *d)
+{
+    sqlite3_stmt *q = stmt(s, Q_INB_RAW, d);
+    const void *blob;
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, in->id);
+    if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
+        sqlite3_reset(q);
+        return db_error(s, d, "reading a message");
+    }
+    blob = sqlite3_column_blob(q, 0);
+    in->rawlen = (size_t)sqlite3_column_bytes(q, 0);
+    in->raw = malloc(in->rawlen + 1);
+    if (in->raw) {
+        if (in->rawlen)
+            memcpy(in->raw, blob, in->rawlen);
+        in->raw[in->rawlen] = '\0';
+    }
+    sqlite3_reset(q);
+    return in->raw ? NT_OK : NT_ENOMEM;
+}
+
+static nt_err
+s_inbound_get(nt_store *st, int64_t id, int with_raw, nt_inbound *out, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_INB_GET, d);
+    nt_err err;
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    sqlite3_bind_int64(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(q);
+        return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "no inbound message %lld", (long long)id);
+    }
+    if (rc != SQLITE_ROW) {
+        err = db_error(s, d, "reading a message");
+        sqlite3_reset(q);
+        return err;
+    }
+    err = read_inbound(q, out);
+    sqlite3_reset(q);
+    if (err == NT_OK && with_raw && (err = load_raw(s, out, d)) != NT_OK)
+        nt_inbound_release(out);
+    return err;
+}
+
+typedef struct inbound_rows {
+    nt_inbound_cb cb;
+    void *ctx;
+} inbound_rows;
+
+static int
+inbound_row(void *vctx, sqlite3_stmt *q, nt_err *err)
+{
+    inbound_rows *x = vctx;
+    nt_inbound in;
+    int stop;
+
+    if ((*err = read_inbound(q, &in)) != NT_OK)
+        return 1;
+    stop = x->cb(x->ctx, &in);
+    nt_inbound_release(&in);
+    return stop;
+}
+
+static nt_err
+s_inbound_list(nt_store *st, const nt_inbound_filter *f, nt_inbound_cb cb, void *ctx, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_INB_LIST, d);
+    inbound_rows x = {cb, ctx};
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, f->kind);
+    sqlite3_bind_int64(q, 2, f->lead_id);
+    sqlite3_bind_int64(q, 3, f->after_id);
+    sqlite3_bind_int64(q, 4, f->limit > 0 ? f->limit : -1);
+    return iterate(s, q, inbound_row, &x, "reading messages", d);
+}
+
+static nt_err
+s_sender_pause(nt_store *st, const char *sender, int64_t until, const char *reason, int64_t at,
+               nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_PAUSE_SET, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, sender);
+    sqlite3_bind_int64(q, 2, until);
+    bind_text(q, 3, reason);
+    sqlite3_bind_int64(q, 4, at);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "pausing a sender");
+    return NT_OK;
+}
+
+static nt_err
+s_sender_paused(nt_store *st, const char *sender, int64_t now, int64_t *until, char *reason,
+                size_t reasonsz, nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_PAUSE_GET, d);
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, sender);
+    sqlite3_bind_int64(q, 2, now);
+    rc = sqlite3_step(q);
+    *until = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    if (rc == SQLITE_ROW && reason && reasonsz)
+        snprintf(reason, reasonsz, "%s", (const char *)sqlite3_column_text(q, 1));
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(s, d, "checking a sender's pause");
+    return NT_OK;
+}
+
+static nt_err
+s_mailbox_state_get(nt_store *st, const char *mailbox, uint64_t *uidvalidity, uint64_t *last_uid,
+                    nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_MBOX_GET, d);
+    int rc;
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, mailbox);
+    rc = sqlite3_step(q);
+    *uidvalidity = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+    *last_uid = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 1) : 0;
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(s, d, "reading a mailbox's state");
+    return NT_OK;
+}
+
+static nt_err
+s_mailbox_state_set(nt_store *st, const char *mailbox, uint64_t uidvalidity, uint64_t last_uid,
+                    nt_diag *d)
+{
+    sqlite_store *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_MBOX_SET, d);
+
+    if (!q)
+        return NT_ESTORE;
+    bind_text(q, 1, mailbox);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)uidvalidity);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)last_uid);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return db_error(s, d, "recording a mailbox's state");
+    return NT_OK;
+}
+
 static const nt_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = s_close,
@@ -1367,6 +1779,17 @@ static const nt_store_ops sqlite_ops = {
     .send_retry_due = s_send_retry_due,
     .send_orphans_to_unknown = s_send_orphans_to_unknown,
     .send_count_since = s_send_count_since,
+    .unsuppress = s_unsuppress,
+    .event_count = s_event_count,
+    .inbound_find = s_inbound_find,
+    .inbound_add = s_inbound_add,
+    .inbound_update = s_inbound_update,
+    .inbound_get = s_inbound_get,
+    .inbound_list = s_inbound_list,
+    .sender_pause = s_sender_pause,
+    .sender_paused = s_sender_paused,
+    .mailbox_state_get = s_mailbox_state_get,
+    .mailbox_state_set = s_mailbox_state_set,
 };
 
 /* ---- opening and migrating ---- */

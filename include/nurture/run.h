@@ -46,6 +46,7 @@ typedef struct nt_run_stats {
     int64_t failed;      /* 5xx, or given up after retrying */
     int64_t suppressed;  /* addresses suppressed because of a 5.1.x answer */
     int64_t capped;      /* due, but over a sender's cap: left for a later run */
+    int64_t paused;      /* due, but its sender is paused after a policy block */
     int64_t skipped;     /* due, but suppressed, left the audience, moved... */
     int64_t conn_errors; /* sessions that could not talk to the server */
 } nt_run_stats;

@@ -97,6 +97,51 @@ int nt_send_state_from(const char *name);
 
 typedef int (*nt_send_cb)(void *ctx, const nt_send *s);
 
+/*
+ * One message that came back (a reply, a bounce, an auto-reply...): kept
+ * whole with the decision taken on it, so that the decision can be
+ * inspected, re-run when the rules improve, and undone.  Strings owned by
+ * the struct when filled by the store; nt_inbound_release().
+ */
+typedef struct nt_inbound {
+    int64_t id;
+    int64_t received_at;
+    char *source;       /* "stdin", "maildir", "mbox", "imap", "pop3" */
+    char *source_key;   /* the message's key in its mailbox, or NULL */
+    char *message_id;   /* without <>, or NULL */
+    char *content_hash; /* hex SHA-256 of the body (line ends normalised) */
+    char *raw;          /* the message as received; NULL when not loaded */
+    size_t rawlen;
+    char *from_addr;
+    char *subject;
+    char *kind;          /* nt_inkind_name() */
+    char *rule;          /* what decided */
+    char *reason;        /* bounce reason, or NULL */
+    char *status;        /* bounce status code, or NULL */
+    int hard;            /* bounce: 1 permanent */
+    char *intent;        /* reply intent, or NULL */
+    char *return_date;   /* out-of-office "YYYY-MM-DD", or NULL */
+    char *detail;        /* JSON object: recipients, visible text... */
+    int64_t lead_id;     /* 0 when not attributed */
+    int64_t send_id;     /* 0 when not attributed to a send */
+    char *attributed_by; /* "verp", "unsubscribe-token", "in-reply-to", "references",
+                            "returned-message-id", "sender", or NULL */
+    int forged;          /* a token was present and did not verify */
+    char *action;        /* what was done, e.g. "suppressed; exited 2 campaigns" */
+    int64_t classified_at;
+} nt_inbound;
+
+void nt_inbound_release(nt_inbound *in);
+
+typedef int (*nt_inbound_cb)(void *ctx, const nt_inbound *in);
+
+typedef struct nt_inbound_filter {
+    const char *kind; /* NULL = any */
+    int64_t lead_id;  /* 0 = any */
+    int64_t after_id; /* ids greater than this (paging) */
+    int64_t limit;    /* 0 = no limit */
+} nt_inbound_filter;
+
 typedef struct nt_lead_filter {
     const char *stage; /* NULL = any */
     int64_t after_id;  /* ids greater than this (paging) */
@@ -159,6 +204,25 @@ typedef struct nt_store_ops {
     nt_err (*send_orphans_to_unknown)(nt_store *st, int64_t now, int64_t *count, nt_diag *d);
     nt_err (*send_count_since)(nt_store *st, const char *sender, int64_t since, int64_t *count,
                                nt_diag *d);
+
+    nt_err (*unsuppress)(nt_store *st, const char *email, int *was, nt_diag *d);
+    nt_err (*event_count)(nt_store *st, int64_t lead_id, const char *kind, int64_t since,
+                          int64_t *count, nt_diag *d);
+    nt_err (*inbound_find)(nt_store *st, const char *message_id, const char *content_hash,
+                           const char *source_key, int64_t *id, nt_diag *d);
+    nt_err (*inbound_add)(nt_store *st, nt_inbound *in, nt_diag *d);
+    nt_err (*inbound_update)(nt_store *st, const nt_inbound *in, nt_diag *d);
+    nt_err (*inbound_get)(nt_store *st, int64_t id, int with_raw, nt_inbound *out, nt_diag *d);
+    nt_err (*inbound_list)(nt_store *st, const nt_inbound_filter *f, nt_inbound_cb cb, void *ctx,
+                           nt_diag *d);
+    nt_err (*sender_pause)(nt_store *st, const char *sender, int64_t until, const char *reason,
+                           int64_t at, nt_diag *d);
+    nt_err (*sender_paused)(nt_store *st, const char *sender, int64_t now, int64_t *until,
+                            char *reason, size_t reasonsz, nt_diag *d);
+    nt_err (*mailbox_state_get)(nt_store *st, const char *mailbox, uint64_t *uidvalidity,
+                                uint64_t *last_uid, nt_diag *d);
+    nt_err (*mailbox_state_set)(nt_store *st, const char *mailbox, uint64_t uidvalidity,
+                                uint64_t last_uid, nt_diag *d);
 } nt_store_ops;
 
 /* Every backend's handle starts with this. */
@@ -174,7 +238,7 @@ struct nt_store {
 nt_err nt_store_open_sqlite(const char *path, nt_store **out, nt_diag *d);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define NT_SCHEMA_VERSION 2
+#define NT_SCHEMA_VERSION 3
 
 void nt_store_close(nt_store *st);
 nt_err nt_store_begin(nt_store *st, nt_diag *d);
@@ -273,6 +337,50 @@ nt_err nt_store_send_orphans_to_unknown(nt_store *st, int64_t now, int64_t *coun
  * (claimed, sent, deferred, unknown): what counts against its caps. */
 nt_err nt_store_send_count_since(nt_store *st, const char *sender, int64_t since, int64_t *count,
                                  nt_diag *d);
+
+/* Take email off the suppression list; *was says whether it was on it. */
+nt_err nt_store_unsuppress(nt_store *st, const char *email, int *was, nt_diag *d);
+
+/* How many events of `kind` the lead has at or after `since`. */
+nt_err nt_store_event_count(nt_store *st, int64_t lead_id, const char *kind, int64_t since,
+                            int64_t *count, nt_diag *d);
+
+/*
+ * Whether a message was stored before: *id is the stored message with the
+ * same Message-ID (either NULL) and content hash, or else, when source_key
+ * is given, the one read under that key from its mailbox; 0 when none.
+ */
+nt_err nt_store_inbound_find(nt_store *st, const char *message_id, const char *content_hash,
+                             const char *source_key, int64_t *id, nt_diag *d);
+/* Store in (with its raw bytes); in->id is set.  NT_EEXIST (nothing
+ * written) when the same Message-ID and content hash are stored. */
+nt_err nt_store_inbound_add(nt_store *st, nt_inbound *in, nt_diag *d);
+/* Rewrite the decision of in->id: kind, rule, reason, status, hard, intent,
+ * return_date, detail, lead_id, send_id, attributed_by, forged, action,
+ * classified_at. */
+nt_err nt_store_inbound_update(nt_store *st, const nt_inbound *in, nt_diag *d);
+/* out owned by the caller: nt_inbound_release().  The raw message only when
+ * with_raw.  NT_ENOTFOUND when absent. */
+nt_err nt_store_inbound_get(nt_store *st, int64_t id, int with_raw, nt_inbound *out, nt_diag *d);
+/* Stored messages (without raw), oldest first. */
+nt_err nt_store_inbound_list(nt_store *st, const nt_inbound_filter *f, nt_inbound_cb cb, void *ctx,
+                             nt_diag *d);
+
+/* Hold back a sender's mail until `until` (a policy block was reported);
+ * a later pause replaces an earlier one. */
+nt_err nt_store_sender_pause(nt_store *st, const char *sender, int64_t until, const char *reason,
+                             int64_t at, nt_diag *d);
+/* *until > now (and the reason copied) when the sender is paused at now,
+ * else *until = 0. */
+nt_err nt_store_sender_paused(nt_store *st, const char *sender, int64_t now, int64_t *until,
+                              char *reason, size_t reasonsz, nt_diag *d);
+
+/* Where an IMAP mailbox was left: its UIDVALIDITY and the highest UID up to
+ * which every message was handled (0, 0 when never read). */
+nt_err nt_store_mailbox_state_get(nt_store *st, const char *mailbox, uint64_t *uidvalidity,
+                                  uint64_t *last_uid, nt_diag *d);
+nt_err nt_store_mailbox_state_set(nt_store *st, const char *mailbox, uint64_t uidvalidity,
+                                  uint64_t last_uid, nt_diag *d);
 
 const char *nt_enroll_state_name(nt_enroll_state s);
 

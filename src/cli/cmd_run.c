@@ -46,7 +46,7 @@ static void
 show_progress(void *ctx, const nt_run_stats *s, int64_t total)
 {
     progress *p = ctx;
-    int64_t done = s->sent + s->deferred + s->failed + s->capped;
+    int64_t done = s->sent + s->deferred + s->failed + s->capped + s->paused;
     int width = 30, fill;
 
     if (!p->tty || total < 200)
@@ -64,14 +64,15 @@ print_summary(const nt_run_stats *s, int64_t now, int json, int dry)
 
     nt_time_format_utc(now, when, sizeof(when));
     if (json) {
-        printf(
-            "{\"at\":\"%s\",\"dry_run\":%s,\"enrolled\":%lld,\"due\":%lld,\"retries\":%lld,"
-            "\"sent\":%lld,\"deferred\":%lld,\"failed\":%lld,\"suppressed\":%lld,"
-            "\"capped\":%lld,\"skipped\":%lld,\"unknown_found\":%lld,\"connection_errors\":%lld}\n",
-            when, dry ? "true" : "false", (long long)s->enrolled, (long long)s->due,
-            (long long)s->retries, (long long)s->sent, (long long)s->deferred, (long long)s->failed,
-            (long long)s->suppressed, (long long)s->capped, (long long)s->skipped,
-            (long long)s->orphans, (long long)s->conn_errors);
+        printf("{\"at\":\"%s\",\"dry_run\":%s,\"enrolled\":%lld,\"due\":%lld,\"retries\":%lld,"
+               "\"sent\":%lld,\"deferred\":%lld,\"failed\":%lld,\"suppressed\":%lld,"
+               "\"capped\":%lld,\"paused\":%lld,\"skipped\":%lld,\"unknown_found\":%lld,"
+               "\"connection_errors\":%lld}\n",
+               when, dry ? "true" : "false", (long long)s->enrolled, (long long)s->due,
+               (long long)s->retries, (long long)s->sent, (long long)s->deferred,
+               (long long)s->failed, (long long)s->suppressed, (long long)s->capped,
+               (long long)s->paused, (long long)s->skipped, (long long)s->orphans,
+               (long long)s->conn_errors);
         return;
     }
     if (dry) {
@@ -83,6 +84,10 @@ print_summary(const nt_run_stats *s, int64_t now, int json, int dry)
            "retried, %lld enrolled",
            when, (long long)s->sent, (long long)s->deferred, (long long)s->failed,
            (long long)s->capped, (long long)s->due, (long long)s->retries, (long long)s->enrolled);
+    if (s->paused)
+        printf("; %lld held: their sender is paused after a block (nurture inbound list "
+               "--kind bounce)",
+               (long long)s->paused);
     if (s->orphans)
         printf("; %lld unknown from a run that died (nurture sends list --state unknown)",
                (long long)s->orphans);
