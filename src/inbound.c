@@ -623,6 +623,14 @@ nt_inbound_process(const nt_inbound_env *env, const nt_inbound_src *src, const c
             else
                 nt_store_rollback(env->st);
         }
+        if (err == NT_EEXIST) {
+            /* Stored meanwhile by a concurrent reader of another mailbox. */
+            err = nt_store_inbound_find(env->st, j.row.message_id, hash, NULL, &seen, d);
+            if (err == NT_OK)
+                err = seen ? duplicate(env, seen, out, d) : NT_ESTORE;
+            job_release(&j);
+            return err;
+        }
     }
     if (err == NT_OK)
         outcome(&j, out);

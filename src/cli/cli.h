@@ -12,6 +12,7 @@
 #include "nurture/config.h"
 #include "nurture/error.h"
 #include "nurture/store.h"
+#include "nurture/token.h"
 
 enum {
     NT_EXIT_OK = 0,
@@ -42,6 +43,11 @@ int cli_load_config(nt_cli *cli);
 /* Load the config and open the store (once); as cli_load_config. */
 int cli_open_store(nt_cli *cli);
 
+/* Derive the token key from the configured secret (the config must be
+ * loaded); key wiped by the caller with nt_token_key_release().  0, or the
+ * exit code after printing why. */
+int cli_load_key(nt_cli *cli, nt_token_key *key);
+
 /* Print "nurture: message" (with file:line:col when known) to stderr. */
 void cli_diag(const nt_diag *d);
 void cli_diags(const nt_diags *ds);
@@ -69,5 +75,11 @@ int cmd_stages(nt_cli *cli, int argc, char **argv);
 int cmd_run(nt_cli *cli, int argc, char **argv);
 int cmd_sends(nt_cli *cli, int argc, char **argv);
 int cmd_doctor(nt_cli *cli, int argc, char **argv);
+int cmd_ingest(nt_cli *cli, int argc, char **argv);
+int cmd_inbound(nt_cli *cli, int argc, char **argv);
+
+/* Ingest from the configuration's `inbound` mailbox, if there is one (what
+ * `nurture run` does first).  0, or the exit code after printing why. */
+int cli_ingest_configured(nt_cli *cli, int64_t now, int json);
 
 #endif

@@ -33,12 +33,15 @@ static const char help_lead[] =
     "       nurture lead show EMAIL|ID [--json]\n"
     "       nurture lead list [--stage STAGE] [--limit N] [--json]\n"
     "       nurture lead set-stage EMAIL|ID STAGE [--json]\n"
+    "       nurture lead unsuppress EMAIL|ID [--resume] [--json]\n"
     "\n"
     "add        add a lead, or update the lead with that address\n"
     "import     import leads from a CSV file or JSON lines ('-': standard input)\n"
     "show       one lead: fields, enrollments and timeline\n"
     "list       leads, oldest first, optionally of one stage\n"
     "set-stage  move a lead to another stage\n"
+    "unsuppress take a lead off the suppression list (undo a bounce or unsubscribe\n"
+    "           that was wrong)\n"
     "\n"
     "`nurture lead COMMAND --help` says more about each.\n";
 
@@ -999,6 +1002,153 @@ cmd_set_stage(nt_cli *cli, int argc, char **argv)
     return rc;
 }
 
+/* ---- unsuppress ---- */
+
+static const char help_unsuppress[] =
+    "usage: nurture lead unsuppress EMAIL|ID [--resume] [--json]\n"
+    "\n"
+    "Take the lead's address off the suppression list, so campaigns may reach\n"
+    "it again: the undo for a bounce, complaint or unsubscribe that was read\n"
+    "wrong (`nurture inbound show ID` shows the message and the decision).\n"
+    "\n"
+    "Options:\n"
+    "  --resume    also put back into their campaigns the enrollments that an\n"
+    "              inbound message ended (they continue at the step they were\n"
+    "              on, on the next run)\n"
+    "  --json      machine-readable output\n"
+    "  -h, --help  this help\n";
+
+typedef struct resumable {
+    nt_enrollment *v;
+    size_t n;
+    int oom;
+} resumable;
+
+/* Enrollments an inbound message ended ("inbound #ID: ..."). */
+static int
+collect_resumable(void *ctx, const nt_enrollment *e)
+{
+    resumable *r = ctx;
+    nt_enrollment *nv;
+
+    if (e->state != NT_ENROLL_EXITED || !e->exit_reason ||
+        strncmp(e->exit_reason, "inbound #", 9) != 0)
+        return 0;
+    if (!(nv = realloc(r->v, (r->n + 1) * sizeof(*nv)))) {
+        r->oom = 1;
+        return 1;
+    }
+    r->v = nv;
+    nv[r->n] = *e;
+    nv[r->n].campaign = strdup(e->campaign);
+    nv[r->n].version = strdup(e->version);
+    nv[r->n].last_step_id = e->last_step_id ? strdup(e->last_step_id) : NULL;
+    nv[r->n].exit_reason = NULL;
+    if (!nv[r->n].campaign || !nv[r->n].version) {
+        r->oom = 1;
+        return 1;
+    }
+    r->n++;
+    return 0;
+}
+
+static nt_err
+resume_enrollments(nt_cli *cli, int64_t lead_id, int64_t now, size_t *count, nt_diag *d)
+{
+    resumable r = {0};
+    nt_err err = nt_store_enrollment_list(cli->store, lead_id, collect_resumable, &r, d);
+
+    if (err == NT_OK && r.oom)
+        err = NT_ENOMEM;
+    for (size_t i = 0; err == NT_OK && i < r.n; i++) {
+        r.v[i].state = NT_ENROLL_ACTIVE;
+        r.v[i].next_at = now;
+        err = nt_store_enrollment_update(cli->store, &r.v[i], d);
+    }
+    *count = err == NT_OK ? r.n : 0;
+    for (size_t i = 0; i < r.n; i++)
+        nt_enrollment_release(&r.v[i]);
+    free(r.v);
+    return err;
+}
+
+static nt_err
+unsuppress(nt_cli *cli, const nt_lead *l, int resume, int *was, size_t *resumed, nt_diag *d)
+{
+    int64_t now = cli_clock();
+    char detail[64];
+    nt_err err = nt_store_begin(cli->store, d);
+
+    if (err != NT_OK)
+        return err;
+    err = nt_store_unsuppress(cli->store, l->email, was, d);
+    if (err == NT_OK && resume)
+        err = resume_enrollments(cli, l->id, now, resumed, d);
+    snprintf(detail, sizeof(detail), "{\"was_suppressed\":%s,\"resumed\":%zu}",
+             *was ? "true" : "false", *resumed);
+    if (err == NT_OK && (*was || *resumed))
+        err = nt_store_event_add(cli->store, l->id, now, "unsuppressed", detail, d);
+    if (err == NT_OK)
+        return nt_store_commit(cli->store, d);
+    nt_store_rollback(cli->store);
+    return err;
+}
+
+static int
+cmd_unsuppress(nt_cli *cli, int argc, char **argv)
+{
+    enum { O_JSON = 1000, O_RESUME };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        {"resume", no_argument, NULL, O_RESUME},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int json = 0, resume = 0, c, rc, was = 0;
+    size_t resumed = 0;
+    nt_lead l;
+    nt_diag d;
+    nt_err err;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h')
+            return cli_help(help_unsuppress);
+        else if (c == O_JSON)
+            json = 1;
+        else if (c == O_RESUME)
+            resume = 1;
+        else
+            return cli_usage_error("lead unsuppress", "bad option");
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("lead unsuppress",
+                               "lead unsuppress needs one lead (email address or id)");
+    if ((rc = cli_open_store(cli)) != 0 || (rc = find_lead(cli, argv[optind], &l)) != 0)
+        return rc;
+    nt_diag_clear(&d);
+    if ((err = unsuppress(cli, &l, resume, &was, &resumed, &d)) != NT_OK) {
+        cli_diag(&d);
+        rc = cli_exit_for(err);
+    } else if (json) {
+        nt_buf b;
+        nt_buf_init(&b, 0);
+        nt_buf_addf(&b, "{\"id\":%lld,\"email\":", (long long)l.id);
+        json_str(&b, l.email);
+        nt_buf_addf(&b, ",\"was_suppressed\":%s,\"resumed\":%zu}\n", was ? "true" : "false",
+                    resumed);
+        rc = emit(&b);
+    } else {
+        put_text(stdout, l.email, 0, 0);
+        printf(was ? ": taken off the suppression list" : ": was not suppressed");
+        if (resume)
+            printf("; %zu campaign(s) resumed", resumed);
+        putchar('\n');
+    }
+    nt_lead_release(&l);
+    return rc;
+}
+
 /* ---- dispatch ---- */
 
 static const struct sub {
@@ -1006,7 +1156,7 @@ static const struct sub {
     int (*fn)(nt_cli *, int, char **);
 } subs[] = {
     {"add", cmd_add},   {"import", cmd_import},       {"show", cmd_show},
-    {"list", cmd_list}, {"set-stage", cmd_set_stage},
+    {"list", cmd_list}, {"set-stage", cmd_set_stage}, {"unsuppress", cmd_unsuppress},
 };
 
 int

@@ -95,28 +95,6 @@ print_summary(const nt_run_stats *s, int64_t now, int json, int dry)
 }
 
 static int
-load_key(nt_cli *cli, nt_token_key *key)
-{
-    nt_buf secret;
-    nt_diag d;
-    nt_err err;
-
-    nt_buf_init(&secret, 4096);
-    nt_diag_clear(&d);
-    err = nt_secret_read(&cli->cfg.secret, "secret", &secret, &d);
-    if (err == NT_OK)
-        err = nt_token_key_init(key, secret.data, secret.len, &d);
-    if (secret.data)
-        memset(secret.data, 0, secret.len);
-    nt_buf_release(&secret);
-    if (err != NT_OK) {
-        cli_diag(&d);
-        return NT_EXIT_CONFIG;
-    }
-    return 0;
-}
-
-static int
 load_password(nt_cli *cli, nt_buf *pw)
 {
     nt_diag d;
@@ -195,7 +173,7 @@ cmd_run(nt_cli *cli, int argc, char **argv)
         cli_diag(&d);
         return d.msg[0] && strstr(d.msg, "in progress") ? NT_EXIT_TEMPFAIL : NT_EXIT_IO;
     }
-    if ((rc = cli_open_store(cli)) != 0 || (rc = load_key(cli, &key)) != 0) {
+    if ((rc = cli_open_store(cli)) != 0 || (rc = cli_load_key(cli, &key)) != 0) {
         nt_lock_release(&lock);
         return rc;
     }
