@@ -3,7 +3,9 @@
  * (WAL, foreign keys, user_version, refusal of a newer schema), lead upsert
  * semantics (one lead per email, fields merged, events recorded), stage
  * changes, the revision watermark, enrollments and the due index, the
- * suppression list, and the uniqueness of sends.
+ * suppression list (and lifting it), the uniqueness of sends, and what
+ * inbound mail needs: stored messages deduplicated by Message-ID and body
+ * hash, their decisions rewritten, paused senders, IMAP mailbox state.
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -331,6 +333,156 @@ test_suppression(void)
 }
 
 static void
+test_unsuppress(void)
+{
+    nt_store *st = fresh();
+    nt_diag d;
+    int is = -1, was = -1;
+
+    CHECK(nt_store_suppress(st, "a@example.com", "hard bounce", 10, &d) == NT_OK);
+    CHECK(nt_store_unsuppress(st, "a@example.com", &was, &d) == NT_OK);
+    CHECK_INT(was, 1);
+    CHECK(nt_store_suppressed(st, "a@example.com", NULL, 0, &is, &d) == NT_OK);
+    CHECK_INT(is, 0);
+    CHECK(nt_store_unsuppress(st, "a@example.com", &was, &d) == NT_OK);
+    CHECK_INT(was, 0);
+    cleanup(st);
+}
+
+static nt_inbound
+message(const char *msgid, const char *hash, const char *key, const char *kind)
+{
+    nt_inbound in;
+
+    memset(&in, 0, sizeof(in));
+    in.received_at = 100;
+    in.source = "imap";
+    in.source_key = (char *)key;
+    in.message_id = (char *)msgid;
+    in.content_hash = (char *)hash;
+    in.raw = "Subject: x\r\n\r\nbody\0with a NUL";
+    in.rawlen = 30;
+    in.kind = (char *)kind;
+    in.classified_at = 100;
+    return in;
+}
+
+static int
+count_rows(void *ctx, const nt_inbound *in)
+{
+    (void)in;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void
+test_inbound(void)
+{
+    nt_store *st = fresh();
+    nt_inbound a = message("m1@x", "h1", "imap:1:5", "reply"), got;
+    nt_inbound b = message(NULL, "h2", NULL, "unknown");
+    nt_inbound_filter f = {0};
+    int64_t id = -1, lead, aid;
+    int created, n = 0;
+    nt_diag d;
+
+    lead = upsert(st, "a@example.com", NULL, NULL, NULL, NULL, 1, &created);
+    a.lead_id = lead;
+    a.intent = "pricing";
+    REQUIRE(nt_store_inbound_add(st, &a, &d) == NT_OK);
+    aid = a.id;
+    CHECK(aid > 0);
+    /* the same Message-ID and body: refused, whatever the key */
+    a.source_key = "pop3:abc";
+    CHECK(nt_store_inbound_add(st, &a, &d) == NT_EEXIST);
+    a.id = aid;
+    a.source_key = "imap:1:5";
+    /* without a Message-ID, the body hash alone decides */
+    REQUIRE(nt_store_inbound_add(st, &b, &d) == NT_OK);
+    CHECK(nt_store_inbound_add(st, &b, &d) == NT_EEXIST);
+    CHECK(nt_store_inbound_find(st, "m1@x", "h1", NULL, &id, &d) == NT_OK);
+    CHECK_INT(id, a.id);
+    CHECK(nt_store_inbound_find(st, NULL, "h1", NULL, &id, &d) == NT_OK);
+    CHECK_INT(id, 0);
+    CHECK(nt_store_inbound_find(st, NULL, NULL, "imap:1:5", &id, &d) == NT_OK);
+    CHECK_INT(id, a.id);
+    CHECK(nt_store_inbound_find(st, NULL, "nope", "imap:9:9", &id, &d) == NT_OK);
+    CHECK_INT(id, 0);
+
+    REQUIRE(nt_store_inbound_get(st, a.id, 1, &got, &d) == NT_OK);
+    CHECK_STR(got.kind, "reply");
+    CHECK_STR(got.intent, "pricing");
+    CHECK_INT(got.lead_id, lead);
+    CHECK_INT(got.rawlen, 30);
+    CHECK(got.raw && memcmp(got.raw, a.raw, 30) == 0); /* bytes as received, NUL included */
+    nt_inbound_release(&got);
+
+    a.kind = "bounce";
+    a.reason = "user-unknown";
+    a.hard = 1;
+    a.action = "suppressed a@example.com";
+    a.lead_id = 0;
+    CHECK(nt_store_inbound_update(st, &a, &d) == NT_OK);
+    REQUIRE(nt_store_inbound_get(st, a.id, 0, &got, &d) == NT_OK);
+    CHECK_STR(got.kind, "bounce");
+    CHECK_STR(got.reason, "user-unknown");
+    CHECK_INT(got.hard, 1);
+    CHECK_INT(got.lead_id, 0);
+    CHECK(got.raw == NULL);
+    nt_inbound_release(&got);
+    CHECK(nt_store_inbound_get(st, 999, 0, &got, &d) == NT_ENOTFOUND);
+
+    CHECK(nt_store_inbound_list(st, &f, count_rows, &n, &d) == NT_OK);
+    CHECK_INT(n, 2);
+    f.kind = "unknown";
+    n = 0;
+    CHECK(nt_store_inbound_list(st, &f, count_rows, &n, &d) == NT_OK);
+    CHECK_INT(n, 1);
+    cleanup(st);
+}
+
+static void
+test_pauses_and_mailboxes(void)
+{
+    nt_store *st = fresh();
+    int64_t until = -1, n = -1, lead;
+    uint64_t uv = 9, last = 9;
+    char reason[64];
+    int created;
+    nt_diag d;
+
+    CHECK(nt_store_sender_paused(st, "sales", 100, &until, reason, sizeof(reason), &d) == NT_OK);
+    CHECK_INT(until, 0);
+    CHECK(nt_store_sender_pause(st, "sales", 200, "5.7.1 policy", 100, &d) == NT_OK);
+    CHECK(nt_store_sender_paused(st, "sales", 150, &until, reason, sizeof(reason), &d) == NT_OK);
+    CHECK_INT(until, 200);
+    CHECK_STR(reason, "5.7.1 policy");
+    CHECK(nt_store_sender_paused(st, "sales", 200, &until, NULL, 0, &d) == NT_OK);
+    CHECK_INT(until, 0); /* over */
+    CHECK(nt_store_sender_paused(st, "other", 150, &until, NULL, 0, &d) == NT_OK);
+    CHECK_INT(until, 0);
+
+    CHECK(nt_store_mailbox_state_get(st, "imap://h/INBOX", &uv, &last, &d) == NT_OK);
+    CHECK_INT(uv, 0);
+    CHECK_INT(last, 0);
+    CHECK(nt_store_mailbox_state_set(st, "imap://h/INBOX", 77, 12, &d) == NT_OK);
+    CHECK(nt_store_mailbox_state_set(st, "imap://h/INBOX", 77, 15, &d) == NT_OK);
+    CHECK(nt_store_mailbox_state_get(st, "imap://h/INBOX", &uv, &last, &d) == NT_OK);
+    CHECK_INT(uv, 77);
+    CHECK_INT(last, 15);
+
+    lead = upsert(st, "a@example.com", NULL, NULL, NULL, NULL, 1, &created);
+    CHECK(nt_store_event_add(st, lead, 10, "soft-bounce", NULL, &d) == NT_OK);
+    CHECK(nt_store_event_add(st, lead, 20, "soft-bounce", NULL, &d) == NT_OK);
+    CHECK(nt_store_event_add(st, lead, 30, "replied", NULL, &d) == NT_OK);
+    CHECK(nt_store_event_count(st, lead, "soft-bounce", 15, &n, &d) == NT_OK);
+    CHECK_INT(n, 1);
+    CHECK(nt_store_event_count(st, lead, "soft-bounce", 0, &n, &d) == NT_OK);
+    CHECK_INT(n, 2);
+    cleanup(st);
+}
+
+static void
 test_transactions(void)
 {
     nt_store *st = fresh();
@@ -497,5 +649,8 @@ main(void)
     RUN(test_enrollments);
     RUN(test_suppression);
     RUN(test_transactions);
+    RUN(test_unsuppress);
+    RUN(test_inbound);
+    RUN(test_pauses_and_mailboxes);
     return t_done();
 }
