@@ -25,6 +25,7 @@
 struct rule {
     int kind;
     int value;
+    int line;
     char *name;
     pcre2_code *code;
 };
@@ -36,8 +37,12 @@ struct nt_rules {
     pcre2_match_context *mctx;
 };
 
+/* Room for the whole match and this many capture groups. */
+#define MATCH_GROUPS 16
+
 struct nt_rules_match {
     pcre2_match_data *md;
+    int rc; /* of the last match: 1 + the highest group set, or 0 */
 };
 
 void
@@ -112,7 +117,7 @@ compile(nt_rules *r, const char *file, int lineno, const char *p, size_t rstart,
 }
 
 static int
-push(nt_rules *r, int kind, int value, const char *name, size_t nlen, pcre2_code *code)
+push(nt_rules *r, int kind, int value, int line, const char *name, size_t nlen, pcre2_code *code)
 {
     char *copy = NULL;
 
@@ -126,7 +131,7 @@ push(nt_rules *r, int kind, int value, const char *name, size_t nlen, pcre2_code
     }
     if (name && !(copy = strndup(name, nlen)))
         return 0;
-    r->v[r->n++] = (struct rule){kind, value, copy, code};
+    r->v[r->n++] = (struct rule){kind, value, line, copy, code};
     return 1;
 }
 
@@ -182,7 +187,7 @@ parse_line(nt_rules *r, const char *file, int lineno, const char *p, size_t n, n
             return;
         }
     }
-    if (!push(r, k, value, sp->named ? p + nstart : NULL, nlen, code)) {
+    if (!push(r, k, value, lineno, sp->named ? p + nstart : NULL, nlen, code)) {
         pcre2_code_free(code);
         *nomem = 1;
     }
@@ -298,12 +303,26 @@ nt_rules_value(const nt_rules *r, size_t i)
     return r->v[i].value;
 }
 
+int
+nt_rules_line(const nt_rules *r, size_t i)
+{
+    return r->v[i].line;
+}
+
+int
+nt_rules_group_number(const nt_rules *r, size_t i, const char *name)
+{
+    int k = pcre2_substring_number_from_name(r->v[i].code, (PCRE2_SPTR)name);
+
+    return k > 0 && k <= MATCH_GROUPS ? k : -1;
+}
+
 nt_rules_match *
 nt_rules_match_new(void)
 {
     nt_rules_match *m = calloc(1, sizeof(*m));
 
-    if (m && !(m->md = pcre2_match_data_create(4, NULL))) {
+    if (m && !(m->md = pcre2_match_data_create(MATCH_GROUPS + 1, NULL))) {
         free(m);
         return NULL;
     }
@@ -327,6 +346,7 @@ nt_rules_exec(const nt_rules *r, size_t i, nt_rules_match *m, const char *s, siz
     int rc = pcre2_match(r->v[i].code, (PCRE2_SPTR)(s ? s : ""), n, start, PCRE2_NO_UTF_CHECK,
                          m->md, r->mctx);
 
+    m->rc = rc > 0 ? rc : 0;
     if (rc < 0)
         return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
                        rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT
@@ -337,6 +357,19 @@ nt_rules_exec(const nt_rules *r, size_t i, nt_rules_match *m, const char *s, siz
     span[1] = ov[1];
     span[2] = rc >= 2 && ov[2] != PCRE2_UNSET ? ov[2] : NT_RULES_UNSET;
     span[3] = rc >= 2 && ov[2] != PCRE2_UNSET ? ov[3] : NT_RULES_UNSET;
+    return 1;
+}
+
+int
+nt_rules_group(const nt_rules_match *m, int k, size_t span[2])
+{
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+
+    span[0] = span[1] = NT_RULES_UNSET;
+    if (k < 0 || k >= m->rc || ov[2 * k] == PCRE2_UNSET)
+        return 0;
+    span[0] = ov[2 * k];
+    span[1] = ov[2 * k + 1];
     return 1;
 }
 

@@ -53,6 +53,11 @@ int nt_rules_kind(const nt_rules *r, size_t i);
 const char *nt_rules_name(const nt_rules *r, size_t i);
 /* Index into spec->values for valued rules, else 0. */
 int nt_rules_value(const nt_rules *r, size_t i);
+/* The line of the file rule i was read from (1-based), for messages. */
+int nt_rules_line(const nt_rules *r, size_t i);
+/* The number of rule i's capture group named `name` (NUL-terminated), or
+ * -1 when it has none (or one beyond what a match reports, 16). */
+int nt_rules_group_number(const nt_rules *r, size_t i, const char *name);
 
 /* Match scratch space: one per concurrent caller.  NULL on out of memory. */
 typedef struct nt_rules_match nt_rules_match;
@@ -69,6 +74,13 @@ void nt_rules_match_free(nt_rules_match *m);
  */
 int nt_rules_exec(const nt_rules *r, size_t i, nt_rules_match *m, const char *s, size_t n,
                   size_t start, size_t span[4]);
+
+/*
+ * After nt_rules_exec returned 1 on m: the span of capture group k (as
+ * given by nt_rules_group_number) in span[0], span[1]; 1 when the group
+ * took part in the match, else 0 with both NT_RULES_UNSET.
+ */
+int nt_rules_group(const nt_rules_match *m, int k, size_t span[2]);
 
 /* The first rule of kind `kind` that matches s[0..n), or -1.  *limited is
  * set to 1 when some rule hit its limit on the way. */
