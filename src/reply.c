@@ -9,6 +9,9 @@
  * The algorithm is line based and linear in the number of lines: find the
  * first line that starts the quoted history and cut there, drop remaining
  * '>' lines, cut at the first signature line below some real text, trim.
+ * When nothing stands above the history, the author wrote below the quote:
+ * the text then starts after the quoted lines, and ends where the next
+ * history starts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,7 +131,12 @@ line_blank(const char *s, size_t n)
     return 1;
 }
 
-/* Does line i start the quoted history?  Joined lines go through tmp. */
+/* Does line i start the quoted history?  1 when it does on its own (or as
+ * the first line of an Outlook block), 2 when only joined with the lines
+ * after it; joined lines go through tmp. */
+static int joined_history(struct run *x, const char *t, const struct line *ln, size_t nl, size_t i,
+                          nt_buf *tmp);
+
 static int
 starts_history(struct run *x, const char *t, const struct line *ln, size_t nl, size_t i,
                nt_buf *tmp)
@@ -138,6 +146,17 @@ starts_history(struct run *x, const char *t, const struct line *ln, size_t nl, s
     if (matches(x, K_ORIGINAL, t + ln[i].off, ln[i].len) ||
         matches(x, K_QUOTE_HEADER, t + ln[i].off, ln[i].len))
         return 1;
+    if (joined_history(x, t, ln, nl, i, tmp))
+        return 2;
+    /* The Outlook block is matched as a whole: this line and the next few. */
+    last = i + OUTLOOK_WINDOW < nl ? i + OUTLOOK_WINDOW : nl - 1;
+    return matches(x, K_OUTLOOK_HEADER, t + ln[i].off, ln[last].off + ln[last].len - ln[i].off);
+}
+
+static int
+joined_history(struct run *x, const char *t, const struct line *ln, size_t nl, size_t i,
+               nt_buf *tmp)
+{
     /* Clients wrap long attributions: "On ... <a@b>" / "wrote:", sometimes
      * over three lines. */
     if (i + 1 < nl && !line_blank(t + ln[i].off, ln[i].len)) {
@@ -154,9 +173,51 @@ starts_history(struct run *x, const char *t, const struct line *ln, size_t nl, s
                 return 1;
         }
     }
-    /* The Outlook block is matched as a whole: this line and the next few. */
-    last = i + OUTLOOK_WINDOW < nl ? i + OUTLOOK_WINDOW : nl - 1;
-    return matches(x, K_OUTLOOK_HEADER, t + ln[i].off, ln[last].off + ln[last].len - ln[i].off);
+    return 0;
+}
+
+/*
+ * The first line from `from` that starts the quoted history, or nl.  A
+ * match found only by joining lines is taken from the last line that still
+ * matches, so that "Hello" above a wrapped attribution stays the author's.
+ */
+static size_t
+history_start(struct run *x, const char *t, const struct line *ln, size_t nl, size_t from,
+              nt_buf *tmp)
+{
+    size_t i;
+    int how;
+
+    for (i = from; i < nl; i++) {
+        if (!(how = starts_history(x, t, ln, nl, i, tmp)))
+            continue;
+        if (how == 2 && i + 1 < nl && starts_history(x, t, ln, nl, i + 1, tmp))
+            continue;
+        return i;
+    }
+    return nl;
+}
+
+/*
+ * A reply written below the quote ("On ... wrote:", "> ...", then the
+ * author's text): when nothing stands above the history at `cut`, the
+ * author's first line is the first one after the quoted lines that follow
+ * the attribution.  Returns that line, or nl when there is none.
+ */
+static size_t
+below_quote(struct run *x, const char *t, const struct line *ln, size_t nl, size_t cut)
+{
+    size_t i;
+
+    for (i = 0; i < cut; i++)
+        if (!line_blank(t + ln[i].off, ln[i].len))
+            return nl;
+    for (i = cut + 1; i < nl && !matches(x, K_QUOTE_LINE, t + ln[i].off, ln[i].len); i++)
+        ;
+    while (i < nl && (line_blank(t + ln[i].off, ln[i].len) ||
+                      matches(x, K_QUOTE_LINE, t + ln[i].off, ln[i].len)))
+        i++;
+    return i;
 }
 
 nt_err
@@ -164,7 +225,7 @@ nt_reply_visible(const nt_reply_rules *r, const char *text, size_t len, nt_buf *
 {
     nt_buf norm, tmp, kept;
     struct line *ln = NULL;
-    size_t nl = 0, cap = 0, i, cut, pos, end, start;
+    size_t nl = 0, cap = 0, i, cut, pos, end, start, first_line;
     struct run x;
     const char *t;
     int have_text = 0;
@@ -232,18 +293,20 @@ nt_reply_visible(const nt_reply_rules *r, const char *text, size_t len, nt_buf *
             break;
     }
 
-    cut = nl;
-    for (i = 0; i < nl; i++) {
-        if (starts_history(&x, t, ln, nl, i, &tmp)) {
-            cut = i;
-            break;
+    first_line = 0;
+    cut = history_start(&x, t, ln, nl, 0, &tmp);
+    if (cut < nl) {
+        size_t below = below_quote(&x, t, ln, nl, cut);
+        if (below < nl) {
+            first_line = below;
+            cut = history_start(&x, t, ln, nl, below, &tmp);
         }
     }
 
     /* Keep the author's lines; the first signature line below real text
      * ends them. */
     start = 0;
-    for (i = 0; i < cut; i++) {
+    for (i = first_line; i < cut; i++) {
         const char *s = t + ln[i].off;
 
         if (matches(&x, K_QUOTE_LINE, s, ln[i].len))

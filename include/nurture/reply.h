@@ -36,9 +36,9 @@ void nt_reply_rules_free(nt_reply_rules *r);
 
 /*
  * Append to out the visible part of the reply text[0..len) (UTF-8, any line
- * ends): what the author wrote above the quoted history, without the
- * signature, trimmed.  Never fails on content; NT_ELIMIT when a rule hits
- * its match limit (the text up to there is kept).
+ * ends): what the author wrote above the quoted history (or below it, when
+ * nothing is above), without the signature, trimmed.  Never fails on content; NT_ELIMIT when a rule
+ * hits its match limit (the text up to there is kept).
  */
 nt_err nt_reply_visible(const nt_reply_rules *r, const char *text, size_t len, nt_buf *out,
                         nt_diag *d);
