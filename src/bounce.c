@@ -431,7 +431,10 @@ from_rules(struct run *x, const nt_inmsg *m, nt_bounce_result *res)
         goto out;
     }
     (void)nt_buf_cstr(&head);
-    if (first_match(x, K_NOTICE, head.data ? head.data : "", head.len) < 0)
+    /* A delivery-status report is a notice even when its fields could not
+     * be read ("Message removed", a vendor's own layout). */
+    if (!(m->report_type && strcmp(m->report_type, "delivery-status") == 0) &&
+        first_match(x, K_NOTICE, head.data ? head.data : "", head.len) < 0)
         goto out;
     res->is_bounce = 1;
     hard = first_match(x, K_TEMPORARY, body.data ? body.data : "", body.len) < 0 &&
