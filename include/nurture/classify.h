@@ -11,10 +11,25 @@
  *                    Precedence auto_reply, or out-of-office phrases in the
  *                    subject or body (EN, DE, FR, ES, NL, IT, PT), with the
  *                    return date when the message states one
- *   4. unsubscribe   a request to stop, by address, subject or short body
+ *   4. unsubscribe   a request to stop: mail to our unsubscribe+TOKEN
+ *                    address (To, Delivered-To, X-Original-To,
+ *                    Envelope-To), a subject that asks, or a visible text of
+ *                    at most 300 bytes that asks.  A longer reply that asks
+ *                    stays a reply, with intent unsubscribe.
  *   5. reply         written by a person: the visible text (reply.h) and an
  *                    intent from the rules
- *   6. unknown       kept for review
+ *   6. unknown       kept for review: no text of its own, a delivery report
+ *                    that nothing failed, a read receipt, a newsletter or
+ *                    no-reply mail (List-Id, List-Unsubscribe, Precedence
+ *                    bulk/list/junk without In-Reply-To or References; a
+ *                    noreply or mailer-daemon sender)
+ *
+ * Borders: a bounce needs a failed or delayed RFC 3464 block, or a notice
+ * the bounce rules recognise; such a notice without a delivery-status part
+ * that also matches an auto-reply subject or text rule is an automatic
+ * reply (RFC 3834 replies come from the null sender, which the bounce rules
+ * take for a notice).  Auto-Submitted alone does not overrule the bounce
+ * rules, because MTAs put it on their own bounces.
  *
  * The phrases and intents are PCRE2 rules in a data file that users extend
  * without recompiling (contrib/rules/inbound.rules); the bounce and reply
@@ -85,14 +100,20 @@ void nt_classifier_free(nt_classifier *c);
 /* The decision.  Strings owned by the struct; nt_classification_release(). */
 typedef struct nt_classification {
     nt_inkind kind;
-    const char *rule;       /* what decided: a rule name, "dsn", "arf", "header:..."; borrowed
-                               from the classifier or static */
+    /* What decided, borrowed from the classifier or static: "arf"; "dsn" or
+     * the bounce rule ("notice" when none is named); "header:auto-submitted",
+     * "header:x-autoreply", "header:x-autorespond", "header:precedence" or
+     * an auto-subject/auto-body rule; "address:unsubscribe" or an
+     * unsubscribe rule; "text" for a reply; "empty", "report" or "bulk" for
+     * unknown. */
+    const char *rule;
     nt_bounce_result bounce; /* when kind is NT_IN_BOUNCE: recipients, status, reason, hard */
     char *feedback_type;     /* complaint: "abuse", "fraud"... */
-    char return_date[11];    /* auto-reply: "YYYY-MM-DD" when stated, else "" */
+    char return_date[11];    /* auto-reply: "YYYY-MM-DD" when stated, else "": the day
+                                written ("back on X" and "until X" both give X) */
     nt_intent intent;        /* reply (and unsubscribe): the intent */
     const char *intent_rule; /* the intent rule's name, borrowed, or NULL */
-    char *visible;           /* reply: the visible text, UTF-8; else NULL */
+    char *visible;           /* reply, unsubscribe: the visible text, UTF-8, NULL when none */
 } nt_classification;
 
 /*
