@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nurture/classify.h"
 #include "nurture/config.h"
 #include "nurture/error.h"
 #include "nurture/store.h"
@@ -48,6 +49,16 @@ int cli_open_store(nt_cli *cli);
  * exit code after printing why. */
 int cli_load_key(nt_cli *cli, nt_token_key *key);
 
+/*
+ * The classifier with bounce.rules, reply.rules and inbound.rules, each
+ * from rules_dir_override when given, else cfg_or_NULL's rules folder,
+ * else built in (a file missing from the folder is taken built in).  On 0
+ * *out is owned by the caller: nt_classifier_free().  Otherwise every
+ * problem has been printed (file:line:col) and the exit code is returned.
+ */
+int cli_load_classifier(const nt_config *cfg_or_NULL, const char *rules_dir_override,
+                        nt_classifier **out);
+
 /* Print "nurture: message" (with file:line:col when known) to stderr. */
 void cli_diag(const nt_diag *d);
 void cli_diags(const nt_diags *ds);
@@ -75,6 +86,7 @@ int cmd_stages(nt_cli *cli, int argc, char **argv);
 int cmd_run(nt_cli *cli, int argc, char **argv);
 int cmd_sends(nt_cli *cli, int argc, char **argv);
 int cmd_doctor(nt_cli *cli, int argc, char **argv);
+int cmd_classify(nt_cli *cli, int argc, char **argv);
 int cmd_ingest(nt_cli *cli, int argc, char **argv);
 int cmd_inbound(nt_cli *cli, int argc, char **argv);
 

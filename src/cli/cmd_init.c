@@ -1,8 +1,8 @@
 /*
  * nurture init DIR: a working folder a newcomer can run at once: a
- * commented configuration, a signing secret, an empty database and the
- * example campaigns.  It never overwrites anything; the configuration is
- * written last, so a folder with nurture.yaml in it is a complete one.
+ * commented configuration, a signing secret, an empty database, the
+ * example campaigns and the inbound classifier's rules to extend.  It never overwrites anything;
+ * the configuration is written last, so a folder with nurture.yaml in it is a complete one.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
@@ -31,6 +31,7 @@ static const char help[] =
     "  secret        a random signing secret (mode 0600)\n"
     "  nurture.db    an empty database\n"
     "  campaigns/    the example campaigns (welcome, reengage-mql)\n"
+    "  rules/        the rules that classify inbound mail, to extend\n"
     "\n"
     "Options:\n"
     "  --timezone ZONE  default time zone for leads without one (IANA name,\n"
@@ -89,7 +90,14 @@ static const char config_tail[] =
     "secret: {file: secret}\n"
     "\n"
     "# One-click unsubscribe (RFC 8058) endpoint, if you run one.\n"
-    "# unsubscribe_url: https://northwind.example/unsubscribe\n";
+    "# unsubscribe_url: https://northwind.example/unsubscribe\n"
+    "\n"
+    "# The rules that classify inbound mail (bounces, out-of-office replies and\n"
+    "# their return dates, unsubscribe requests, intents), PCRE2 patterns each\n"
+    "# file explains.  A file in this folder replaces the built-in one of the\n"
+    "# same name; delete it to go back to the built-in rules.  Check a change\n"
+    "# with `nurture classify MESSAGE`.\n"
+    "rules: rules\n";
 
 static int
 exists(const char *path)
@@ -158,6 +166,24 @@ write_campaigns(const char *dir)
             cli_error("cannot create %s: %s", parent, strerror(errno));
             return -1;
         }
+        if (write_file(path, f->data, f->len, 0644) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+write_rules(const char *dir)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/rules", dir);
+    if (make_dirs(path) != 0) {
+        cli_error("cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (const nt_embedded_file *f = nt_embedded_rules; f->path; f++) {
+        snprintf(path, sizeof(path), "%s/rules/%s", dir, f->path);
         if (write_file(path, f->data, f->len, 0644) != 0)
             return -1;
     }
@@ -242,6 +268,8 @@ undo(const char *dir, int made_dir)
     }
     snprintf(path, sizeof(path), "%s/campaigns", dir);
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    snprintf(path, sizeof(path), "%s/rules", dir);
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (made_dir)
         rmdir(dir);
 }
@@ -282,7 +310,8 @@ cmd_init(nt_cli *cli, int argc, char **argv)
             return NT_EXIT_FAIL;
         }
     }
-    static const char *const made[] = {"nurture.yaml", "nurture.db", "secret", "campaigns"};
+    static const char *const made[] = {"nurture.yaml", "nurture.db", "secret", "campaigns",
+                                       "rules"};
     for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
         if (exists(path)) {
@@ -295,13 +324,13 @@ cmd_init(nt_cli *cli, int argc, char **argv)
         cli_error("cannot create %s: %s", dir, strerror(errno));
         return NT_EXIT_IO;
     }
-    if (write_campaigns(dir) != 0 || write_secret(dir) != 0 || create_db(dir) != 0 ||
-        write_config(dir, zone) != 0) {
+    if (write_campaigns(dir) != 0 || write_rules(dir) != 0 || write_secret(dir) != 0 ||
+        create_db(dir) != 0 || write_config(dir, zone) != 0) {
         undo(dir, made_dir);
         cli_error("nothing was left in %s; fix the cause above and run init again", dir);
         return NT_EXIT_IO;
     }
-    printf("Created %s: nurture.yaml, secret, nurture.db, campaigns/\n"
+    printf("Created %s: nurture.yaml, secret, nurture.db, campaigns/, rules/\n"
            "Next: cd %s && nurture campaign lint && nurture lead add you@example.com "
            "--stage lead && nurture plan\n",
            dir, dir);

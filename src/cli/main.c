@@ -32,6 +32,7 @@ static const struct command {
     {"run", cmd_run, "send everything that is due, once (run it from cron)"},
     {"sends", cmd_sends, "list the send records; requeue what a crashed run left unknown"},
     {"doctor", cmd_doctor, "check the configuration, database, SMTP relay and DNS"},
+    {"classify", cmd_classify, "say what inbound messages are (bounce, reply...), no database"},
 };
 
 static const char usage[] =
