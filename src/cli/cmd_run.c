@@ -19,22 +19,28 @@
 #include "banned.h"
 
 static const char help[] =
-    "usage: nurture run [--now TIME] [--dry-run] [--limit N] [--campaign NAME] [--json]\n"
+    "usage: nurture run [--now TIME] [--dry-run] [--limit N] [--campaign NAME] [--no-ingest]\n"
+    "                   [--json]\n"
     "\n"
     "Send everything that is due, once.  Run it from cron (every 5 minutes is\n"
-    "typical).  Campaigns that fail lint are skipped with their errors; the\n"
-    "others still run.\n"
+    "typical).  When the configuration has an `inbound` mailbox, its replies\n"
+    "and bounces are read first (as `nurture ingest` does), so that nobody who\n"
+    "just replied, bounced or unsubscribed is sent the next step; when the\n"
+    "mailbox cannot be read the run still sends, and exits 1.  Campaigns that\n"
+    "fail lint are skipped with their errors; the others still run.\n"
     "\n"
     "Options:\n"
     "  --now TIME       the run time (default: now); for tests and catching up\n"
     "  --dry-run        decide and report, send nothing, change nothing\n"
     "  --limit N        send at most N messages\n"
     "  --campaign NAME  only this campaign\n"
-    "  --json           print the summary as one JSON object\n"
+    "  --no-ingest      do not read the inbound mailbox first\n"
+    "  --json           print the summary as one JSON object (after the\n"
+    "                   ingest's objects, when there is a mailbox)\n"
     "  -h, --help       this help\n"
     "\n"
-    "Exit codes: 0 done; 1 some sends failed, the server could not be reached,\n"
-    "or sends of a crashed run were found (see `nurture sends list --state\n"
+    "Exit codes: 0 done; 1 some sends failed, the server or the mailbox could\n"
+    "not be reached, or sends of a crashed run were found (see `nurture sends list --state\n"
     "unknown`); 75 another run holds the lock; 78 configuration error.\n";
 
 typedef struct progress {
@@ -113,13 +119,10 @@ int
 cmd_run(nt_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"now", required_argument, NULL, 'n'},
-        {"dry-run", no_argument, NULL, 'D'},
-        {"limit", required_argument, NULL, 'l'},
-        {"campaign", required_argument, NULL, 'C'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"now", required_argument, NULL, 'n'},   {"dry-run", no_argument, NULL, 'D'},
+        {"limit", required_argument, NULL, 'l'}, {"campaign", required_argument, NULL, 'C'},
+        {"json", no_argument, NULL, 'j'},        {"no-ingest", no_argument, NULL, 'I'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     nt_run_opts o = {0};
     nt_run_stats stats;
@@ -131,7 +134,7 @@ cmd_run(nt_cli *cli, int argc, char **argv)
     nt_buf pw;
     progress prog = {0, 0};
     size_t failed = 0;
-    int json = 0, c, rc, have_now = 0;
+    int json = 0, c, rc, have_now = 0, ingest = 1, ingest_rc = 0;
     nt_err err;
 
     optind = 1;
@@ -158,6 +161,9 @@ cmd_run(nt_cli *cli, int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'I':
+            ingest = 0;
+            break;
         default:
             return cli_usage_error("run", "bad option");
         }
@@ -177,6 +183,9 @@ cmd_run(nt_cli *cli, int argc, char **argv)
         nt_lock_release(&lock);
         return rc;
     }
+    if (ingest && !o.dry_run && cli->cfg.inbound.kind != NT_INBOUND_NONE &&
+        (ingest_rc = cli_ingest_configured(cli, o.now, json)) != 0)
+        cli_error("could not read the inbound mailbox; sending anyway");
     nt_buf_init(&pw, 4096);
     if ((rc = load_password(cli, &pw)) != 0) {
         nt_token_key_release(&key);
@@ -221,5 +230,6 @@ cmd_run(nt_cli *cli, int argc, char **argv)
     nt_lock_release(&lock);
     if (err != NT_OK)
         return cli_exit_for(err);
-    return stats.failed || stats.conn_errors || stats.orphans ? NT_EXIT_FAIL : NT_EXIT_OK;
+    return stats.failed || stats.conn_errors || stats.orphans || ingest_rc ? NT_EXIT_FAIL
+                                                                           : NT_EXIT_OK;
 }

@@ -31,6 +31,8 @@ static const struct command {
     {"stages", cmd_stages, "list the lead stages and their definitions"},
     {"run", cmd_run, "send everything that is due, once (run it from cron)"},
     {"sends", cmd_sends, "list the send records; requeue what a crashed run left unknown"},
+    {"ingest", cmd_ingest, "read replies and bounces (mailbox, Maildir, mbox, stdin), act once"},
+    {"inbound", cmd_inbound, "list and show what came back; classify it again"},
     {"doctor", cmd_doctor, "check the configuration, database, SMTP relay and DNS"},
     {"classify", cmd_classify, "say what inbound messages are (bounce, reply...), no database"},
 };
