@@ -414,6 +414,10 @@ read_inbound(reader *r, const nt_ynode *m)
     in->username = get_str(r, m, "username", 0, "inbound");
     if (nt_ymap_get(m, "password"))
         read_secret_ref(r, nt_ymap_get(m, "password"), "inbound password", &in->password);
+    if (kinds == 0 && (in->username || nt_ymap_get(m, "password")))
+        nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
+                     "inbound has a username or password but no 'imap', 'pop3' or 'maildir' to "
+                     "use them with");
     char *ca = get_str(r, m, "ca_file", 0, "inbound");
     if (ca) {
         in->ca_file = resolve(r, ca);

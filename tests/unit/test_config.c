@@ -339,11 +339,13 @@ test_errors(void)
                  "nurture.yaml:11:13: smtp password must name exactly one of 'env' (an "
                  "environment variable) or 'file'\n");
     CHECK_ERRORS(STAGES "inbound:\n  imap: imaps://h/INBOX\n  maildir: m\n",
-                 "nurture.yaml:9:3: inbound must name exactly one of 'imap', 'pop3' or "
-                 "'maildir'\n");
-    CHECK_ERRORS(STAGES "inbound: {}\n",
-                 "nurture.yaml:8:10: inbound must name exactly one of 'imap', 'pop3' or "
-                 "'maildir'\n");
+                 "nurture.yaml:9:3: inbound names more than one of 'imap', 'pop3' and "
+                 "'maildir'; keep one\n");
+    CHECK_ERRORS(STAGES "inbound: {username: x}\n",
+                 "nurture.yaml:8:10: inbound has a username or password but no 'imap', 'pop3' "
+                 "or 'maildir' to use them with\n");
+    CHECK_ERRORS(STAGES "inbound: {soft_bounce_limit: 0}\n",
+                 "nurture.yaml:8:30: 'soft_bounce_limit' must be between 1 and 1000, not 0\n");
     CHECK_ERRORS(STAGES "lead_fields: [industry, Plan, 2x]\n",
                  "nurture.yaml:8:25: lead field names are lower-case letters, digits and '_', "
                  "starting with a letter\n"
