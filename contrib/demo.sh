@@ -45,13 +45,58 @@ port=$(cat "$demo/smtp.port")
 sed -i "s/^  port: 2525$/  port: $port/" "$demo/nurture.yaml"
 echo "listening on 127.0.0.1:$port, keeping each message in $mail"
 
-echo; echo "== nurture run, every hour for 16 days from $now (cron, simulated with --now)"
+run_hours() { # FROM_HOUR TO_HOUR: nurture run once per simulated hour
+  for h in $(seq "$1" "$2"); do
+    t=$(date -u -d "@$((start + h * 3600))" +%Y-%m-%dT%H:%M:%SZ)
+    out=$("$nurture" run --now "$t") || true
+    case "$out" in *" 0 sent, 0 deferred, 0 failed"*) ;; *) echo "$out" ;; esac
+  done
+}
 start=$(date -u -d "$now" +%s)
-for h in $(seq 0 $((16 * 24))); do
-  t=$(date -u -d "@$((start + h * 3600))" +%Y-%m-%dT%H:%M:%SZ)
-  out=$("$nurture" run --now "$t") || true
-  case "$out" in *" 0 sent, 0 deferred, 0 failed"*) ;; *) echo "$out" ;; esac
-done
+echo; echo "== nurture run, every hour for 2 days from $now (cron, simulated with --now)"
+run_hours 0 48
+
+echo; echo "== what comes back: Ana replies to her first email, another address bounces"
+/usr/bin/python3 - "$mail" "$demo/back" <<'PY'
+import email, email.policy, glob, json, os, sys
+mail, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+sent = {}
+for line in open(os.path.join(mail, "log.jsonl")):
+    ev = json.loads(line)
+    if ev.get("ev") == "data" and ev.get("code") == 250:
+        for fn in ev["files"]:
+            with open(os.path.join(mail, fn), "rb") as f:
+                m = email.message_from_binary_file(f, policy=email.policy.default)
+            sent.setdefault(ev["to"][0], (m, ev["from"]))
+ana, _ = sent["ana.lima@harbor.example"]
+open(os.path.join(out, "reply.eml"), "w").write(
+    f"From: Ana Lima <ana.lima@harbor.example>\nTo: {ana['From']}\n"
+    f"Subject: Re: {ana['Subject']}\nIn-Reply-To: {ana['Message-ID']}\n"
+    f"Message-ID: <demo-reply@harbor.example>\n\n"
+    f"Thanks! Could we book a call next week to see a demo?\n\nAna\n\n"
+    f"On Mon, Nov 23, 2026, {ana['From']} wrote:\n> {ana['Subject']}\n")
+rcpt, (m, verp) = next((r, v) for r, v in sorted(sent.items()) if not r.startswith("ana."))
+open(os.path.join(out, "bounce.eml"), "w").write(
+    f"From: MAILER-DAEMON@mx.example.net\nTo: {verp}\nSubject: Undelivered Mail\n"
+    f"Message-ID: <demo-dsn@mx.example.net>\nMIME-Version: 1.0\n"
+    f"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+    f"--b\nContent-Type: text/plain\n\nYour message could not be delivered.\n"
+    f"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+    f"Final-Recipient: rfc822; {rcpt}\nAction: failed\nStatus: 5.1.1\n"
+    f"Diagnostic-Code: smtp; 550 5.1.1 <{rcpt}>: user unknown\n--b--\n")
+PY
+t=$(date -u -d "@$((start + 49 * 3600))" +%Y-%m-%dT%H:%M:%SZ)
+echo "-- nurture classify reply.eml   (what it is, without touching the database)"
+"$nurture" classify "$demo/back/reply.eml"
+echo "-- nurture ingest -   (as an MTA pipe delivers them)"
+"$nurture" ingest --now "$t" - < "$demo/back/reply.eml"
+"$nurture" ingest --now "$t" - < "$demo/back/bounce.eml"
+echo "-- nurture inbound list"
+"$nurture" inbound list
+
+echo; echo "== nurture run, every hour for the next 14 days (no more emails to Ana or the bounced address)"
+run_hours 49 $((16 * 24))
 
 echo; echo "== what arrived at the SMTP server"
 /usr/bin/python3 - "$mail" <<'PY'
