@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mailbox_impl.h"
+#include "mailconn.h"
 #include "nurture/mailbox.h"
 
 #include "banned.h"
@@ -37,6 +38,12 @@ nt_mailbox_set_name(nt_mailbox *mb, const char *s)
         n = sizeof(mb->name) - 1;
     memcpy(mb->name, s, n);
     mb->name[n] = '\0';
+}
+
+void
+nt_mailbox_global_init(void)
+{
+    nt_mailconn_global_init();
 }
 
 static nt_err

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -453,11 +452,8 @@ nt_mailconn_close(nt_mailconn *c)
 {
     if (!c)
         return;
-    /* A connection out of step gets no LOGOUT/QUIT: libcurl would wait for
-     * a reply it cannot recognise.  Shutting the socket makes it give up
-     * at once. */
-    if (c->dead && c->fd != CURL_SOCKET_BAD)
-        shutdown(c->fd, SHUT_RDWR);
+    /* libcurl treats a CONNECT_ONLY connection as dead at cleanup: it
+     * closes the socket without a word of IMAP or POP3. */
     curl_easy_cleanup(c->curl);
     free(c);
 }

@@ -320,7 +320,9 @@ search(imap *x, nt_diag *d)
         return err;
     if (rep.status != NT_IMAP_OK)
         return refused(x, "UID SEARCH", &rep, NT_EIO, d);
-    qsort(x->uids, x->n, sizeof(*x->uids), cmp_uid);
+    if (x->n)
+        if (x->n)
+            qsort(x->uids, x->n, sizeof(*x->uids), cmp_uid);
     for (i = 0; i < x->n; i++)
         if (o == 0 || x->uids[i] != x->uids[o - 1])
             x->uids[o++] = x->uids[i];
@@ -485,7 +487,12 @@ static void
 imap_close(nt_mailbox *mb)
 {
     imap *x = (imap *)mb;
+    reply rep;
 
+    /* Say goodbye when the connection is still in step; the answer does
+     * not matter (a dead connection fails at once). */
+    if (x->c)
+        run(x, "LOGOUT", "LOGOUT", NULL, NULL, &rep, NULL, NULL);
     nt_mailconn_close(x->c);
     nt_buf_release(&x->resp);
     free(x->uids);

@@ -321,7 +321,8 @@ nt_mailbox_maildir_open(const nt_mailbox_opts *o, nt_mailbox **out, nt_diag *d)
         maildir_close(&md->base);
         return err;
     }
-    qsort(md->e, md->n, sizeof(*md->e), cmp_entry);
+    if (md->n)
+        qsort(md->e, md->n, sizeof(*md->e), cmp_entry);
     md->base.count = md->n;
     *out = &md->base;
     return NT_OK;

@@ -1,8 +1,8 @@
 /*
  * The POP3 source: after libcurl has logged in (mailbox_curl.c), UIDL lists
  * every message with its unique-id (the key), and RETR fetches one by its
- * number in this session.  DELE is never sent, so QUIT (sent by libcurl at
- * close) leaves the maildrop as it was; POP3 has no folders, so finishing
+ * number in this session.  DELE is never sent, so the QUIT at close
+ * deletes nothing; POP3 has no folders, so finishing
  * does nothing and the caller dedupes by key.  A server without UIDL is
  * refused: without unique-ids every session would look new.
  */
@@ -171,6 +171,12 @@ pop3_close(nt_mailbox *mb)
 {
     pop3 *x = (pop3 *)mb;
 
+    /* QUIT ends the session properly.  Nothing was marked for deletion, so
+     * the server's UPDATE state deletes nothing (RFC 1939 section 6); a
+     * server may mark the retrieved messages as read then (Dovecot does,
+     * unless pop3_no_flag_updates is set). */
+    if (x->c)
+        command(x, "QUIT\r\n", "QUIT", NT_EIO, NULL);
     nt_mailconn_close(x->c);
     nt_buf_release(&x->line);
     free(x->m);

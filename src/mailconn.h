@@ -55,11 +55,12 @@ nt_err nt_mailconn_getline(nt_mailconn *c, nt_buf *line, size_t max, const char 
 /* Append exactly n bytes to out, or read and drop them when out is NULL. */
 nt_err nt_mailconn_read(nt_mailconn *c, nt_buf *out, size_t n, const char *step, nt_diag *d);
 
-/* Mark the connection unusable (the caller lost track of the stream): it
- * is shut down without the polite goodbye.  The next call fails. */
+/* Mark the connection unusable (the caller lost track of the stream):
+ * every further call fails at once, the goodbye at close included. */
 void nt_mailconn_kill(nt_mailconn *c);
 
-/* Log out (libcurl sends LOGOUT or QUIT), disconnect, free.  NULL is fine. */
+/* Disconnect and free; NULL is fine.  libcurl sends nothing on a
+ * connection it lent out, so the backend logs out (LOGOUT, QUIT) first. */
 void nt_mailconn_close(nt_mailconn *c);
 
 /* curl_global_init, once per process. */
