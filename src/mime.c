@@ -72,9 +72,17 @@ put(struct walk *w, char **dst, const char *s, size_t n, int oneline)
         while (n > 0 && is_ws((unsigned char)s[n - 1]))
             n--;
     }
-    nt_buf_init(&b, NT_INMSG_MAX_BYTES * 2);
-    nt_utf8_add_valid(&b, s, n);
-    r = nt_buf_detach(&b, NULL);
+    if (nt_utf8_valid(s, n)) {
+        /* The common case, and for a long body a single copy matters. */
+        if ((r = malloc(n + 1)) != NULL) {
+            memcpy(r, s, n);
+            r[n] = '\0';
+        }
+    } else {
+        nt_buf_init(&b, NT_INMSG_MAX_BYTES * 2);
+        nt_utf8_add_valid(&b, s, n);
+        r = nt_buf_detach(&b, NULL);
+    }
     if (!r) {
         w->err = NT_ENOMEM;
         return;
@@ -711,26 +719,102 @@ html_to_text(struct walk *w, char **out, const char *s, size_t n)
 }
 
 static void
+use_text(struct walk *w, const char *t, size_t n)
+{
+    if (w->plain) {
+        put(w, &w->m->text, t, n, 0);
+    } else {
+        html_to_text(w, &w->m->text, t, n);
+        w->m->text_from_html = 1;
+    }
+}
+
+/* Declared UTF-8, or US-ASCII that is: no conversion to run. */
+static int
+already_utf8(GMimeObject *obj, const GByteArray *ba)
+{
+    const char *cs = g_mime_object_get_content_type_parameter(obj, "charset");
+
+    if (!cs)
+        return 0;
+    if (g_ascii_strcasecmp(cs, "utf-8") == 0 || g_ascii_strcasecmp(cs, "utf8") == 0)
+        return 1;
+    if (g_ascii_strcasecmp(cs, "us-ascii") != 0)
+        return 0;
+    for (guint i = 0; i < ba->len; i++)
+        if (ba->data[i] >= 0x80)
+            return 0;
+    return 1;
+}
+
+static void
 body_text(struct walk *w)
 {
     GMimeObject *obj = w->plain ? w->plain : w->html;
+    GMimeStream *keep = NULL;
+    GByteArray *ba;
     char *t;
 
     if (!obj || !GMIME_IS_TEXT_PART(obj))
         return;
+    /* Transfer decoding only when the charset is UTF-8 already: GMime's
+     * get_text would run the bytes through iconv and copy them twice. */
+    ba = part_bytes(GMIME_PART(obj), &keep);
+    if (ba && already_utf8(obj, ba)) {
+        use_text(w, (const char *)ba->data, strnlen((const char *)ba->data, ba->len));
+        g_object_unref(keep);
+        return;
+    }
+    if (keep)
+        g_object_unref(keep);
     t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
     if (!t)
         return;
-    if (w->plain) {
-        put(w, &w->m->text, t, strlen(t), 0);
-    } else {
-        html_to_text(w, &w->m->text, t, strlen(t));
-        w->m->text_from_html = 1;
-    }
+    use_text(w, t, strlen(t));
     g_free(t);
 }
 
 /* ---- top level ---- */
+
+/* Plain ASCII without encoded words: decoding it is only unfolding. */
+static int
+plain_header(const char *raw)
+{
+    for (const unsigned char *p = (const unsigned char *)raw; *p; p++)
+        if (*p >= 0x80 || (p[0] == '=' && p[1] == '?'))
+            return 0;
+    return 1;
+}
+
+/*
+ * A header's value, unfolded and decoded (RFC 2047, charsets).  GMime's
+ * decoder is a good part of a parse for the long trace headers a bounce
+ * carries, and they need none: a plain value is only unfolded here, which
+ * gives what GMime would.
+ */
+static void
+header_value(struct walk *w, char **dst, GMimeHeader *h)
+{
+    const char *raw = g_mime_header_get_raw_value(h), *v;
+    size_t n, k = 0;
+    char *u;
+
+    if (!raw || !plain_header(raw)) {
+        v = g_mime_header_get_value(h);
+        puts1(w, dst, v ? v : "");
+        return;
+    }
+    n = strlen(raw);
+    if (!(u = malloc(n + 1))) {
+        w->err = NT_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (raw[i] != '\r' && raw[i] != '\n')
+            u[k++] = raw[i];
+    put(w, dst, u, k, 1);
+    free(u);
+}
 
 static void
 top_headers(struct walk *w, GMimeMessage *msg)
@@ -756,9 +840,8 @@ top_headers(struct walk *w, GMimeMessage *msg)
 
         if (!name)
             continue;
-        v = g_mime_header_get_value(h);
         puts1(w, &m->headers[m->nheaders].name, name);
-        puts1(w, &m->headers[m->nheaders].value, v ? v : "");
+        header_value(w, &m->headers[m->nheaders].value, h);
         m->nheaders++;
     }
 
@@ -791,6 +874,7 @@ nt_err
 nt_inmsg_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
 {
     struct walk w;
+    GByteArray *array = NULL;
     GMimeStream *stream = NULL;
     GMimeParser *parser = NULL;
     GMimeMessage *msg = NULL;
@@ -809,8 +893,12 @@ nt_inmsg_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
         return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "no message");
     pthread_once(&gmime_once, gmime_init);
 
-    /* GMime reads the buffer in place (the stream is not owner). */
-    stream = g_mime_stream_mem_new_with_buffer(raw ? raw : "", len);
+    /* GMime reads the caller's bytes in place: the array only borrows
+     * them (the stream does not own it, and it is freed without its data
+     * below), since a copy of a large message costs more than its parse. */
+    array = g_byte_array_new_take((guint8 *)(uintptr_t)(raw ? raw : ""), len);
+    stream = g_mime_stream_mem_new_with_byte_array(array);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
     parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     msg = g_mime_parser_construct_message(parser, NULL);
@@ -857,6 +945,8 @@ out:
         g_object_unref(parser);
     if (stream)
         g_object_unref(stream);
+    if (array)
+        (void)g_byte_array_free(array, FALSE);
     if (w.err)
         nt_inmsg_release(out);
     return w.err;

@@ -39,12 +39,22 @@ nt_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Past the ASCII run of u[i..n): most mail text is all ASCII, and one
+ * comparison a byte is much cheaper than a call. */
+static size_t
+skip_ascii(const unsigned char *u, size_t i, size_t n)
+{
+    while (i < n && u[i] < 0x80)
+        i++;
+    return i;
+}
+
 int
 nt_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
 
-    for (size_t i = 0; i < n;) {
+    for (size_t i = skip_ascii(u, 0, n); i < n; i = skip_ascii(u, i, n)) {
         size_t l = nt_utf8_seq(u + i, n - i);
         if (!l)
             return 0;
@@ -59,7 +69,7 @@ nt_utf8_add_valid(nt_buf *b, const char *s, size_t n)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, start = 0;
 
-    while (i < n) {
+    while ((i = skip_ascii(u, i, n)) < n) {
         size_t l = nt_utf8_seq(u + i, n - i);
         if (l) {
             i += l;
