@@ -161,6 +161,12 @@ clean_text(nt_buf *out, const char *s)
 
     if (n > MAX_TEXT)
         n = MAX_TEXT;
+    /* Mostly there is nothing to repair: one copy. */
+    if (!memchr(s ? s : "", '\r', n) && nt_utf8_valid(s ? s : "", n)) {
+        nt_buf_add(out, s ? s : "", n);
+        (void)nt_buf_cstr(out);
+        return;
+    }
     nt_buf_init(&fixed, 0);
     nt_utf8_add_valid(&fixed, s ? s : "", n);
     for (i = 0; i < fixed.len; i++) {
@@ -425,9 +431,8 @@ from_rules(struct run *x, const nt_inmsg *m, nt_bounce_result *res)
         nt_buf_add(&head, t.data ? t.data : "", t.len);
         nt_buf_release(&t);
     }
-    clean_text(&body, m->text);
-    if (head.err || body.err) {
-        err = head.err ? head.err : body.err;
+    if (head.err) {
+        err = head.err;
         goto out;
     }
     (void)nt_buf_cstr(&head);
@@ -436,6 +441,12 @@ from_rules(struct run *x, const nt_inmsg *m, nt_bounce_result *res)
     if (!(m->report_type && strcmp(m->report_type, "delivery-status") == 0) &&
         first_match(x, K_NOTICE, head.data ? head.data : "", head.len) < 0)
         goto out;
+    /* Only a notice's body is read: most mail is not one. */
+    clean_text(&body, m->text);
+    if (body.err) {
+        err = body.err;
+        goto out;
+    }
     res->is_bounce = 1;
     hard = first_match(x, K_TEMPORARY, body.data ? body.data : "", body.len) < 0 &&
            first_match(x, K_TEMPORARY, head.data, head.len) < 0;

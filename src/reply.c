@@ -256,6 +256,10 @@ nt_reply_visible(const nt_reply_rules *r, const char *text, size_t len, nt_buf *
             s = fixed.data;
             n = fixed.len;
         }
+        if (!fixed.err && n && !memchr(s, '\r', n)) {
+            nt_buf_add(&norm, s, n);
+            n = 0; /* nothing left to convert */
+        }
         for (i = 0; i < n && !fixed.err; i++) {
             if (s[i] == '\r') {
                 nt_buf_addc(&norm, '\n');

@@ -28,7 +28,16 @@ struct rule {
     int line;
     char *name;
     pcre2_code *code;
+    /* What PCRE2 knows every match needs, to answer "no" without a call:
+     * a subject this long, and (req) one of two ASCII bytes in it. */
+    uint32_t minlen;
+    int req;
+    unsigned char req1, req2;
 };
+
+/* Subjects up to this length are checked for the required byte first; on
+ * longer ones PCRE2's own search costs no more than ours. */
+#define PREFILTER_MAX 2048
 
 struct nt_rules {
     const nt_rules_spec *spec;
@@ -116,6 +125,30 @@ compile(nt_rules *r, const char *file, int lineno, const char *p, size_t rstart,
     return NULL;
 }
 
+/*
+ * The minimum length and the required code unit PCRE2 worked out for the
+ * pattern.  A letter counts in either case (the pattern may be caseless,
+ * wholly or in part); a byte of a multi-byte character is not used, since
+ * its other case is other bytes.
+ */
+static void
+prefilter(struct rule *ru)
+{
+    uint32_t type = 0, cu = 0;
+
+    (void)pcre2_pattern_info(ru->code, PCRE2_INFO_MINLENGTH, &ru->minlen);
+    if (pcre2_pattern_info(ru->code, PCRE2_INFO_LASTCODETYPE, &type) != 0 || type != 1 ||
+        pcre2_pattern_info(ru->code, PCRE2_INFO_LASTCODEUNIT, &cu) != 0 || cu == 0 || cu >= 0x80)
+        return;
+    ru->req = 1;
+    ru->req1 = (unsigned char)cu;
+    ru->req2 = (unsigned char)cu;
+    if (cu >= 'a' && cu <= 'z')
+        ru->req2 = (unsigned char)(cu - 'a' + 'A');
+    else if (cu >= 'A' && cu <= 'Z')
+        ru->req2 = (unsigned char)(cu - 'A' + 'a');
+}
+
 static int
 push(nt_rules *r, int kind, int value, int line, const char *name, size_t nlen, pcre2_code *code)
 {
@@ -131,7 +164,8 @@ push(nt_rules *r, int kind, int value, int line, const char *name, size_t nlen, 
     }
     if (name && !(copy = strndup(name, nlen)))
         return 0;
-    r->v[r->n++] = (struct rule){kind, value, line, copy, code};
+    r->v[r->n] = (struct rule){kind, value, line, copy, code, 0, 0, 0, 0};
+    prefilter(&r->v[r->n++]);
     return 1;
 }
 
@@ -338,14 +372,32 @@ nt_rules_match_free(nt_rules_match *m)
     free(m);
 }
 
+static int
+has_byte(const char *s, size_t n, unsigned char a, unsigned char b)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] == a || (unsigned char)s[i] == b)
+            return 1;
+    return 0;
+}
+
 int
 nt_rules_exec(const nt_rules *r, size_t i, nt_rules_match *m, const char *s, size_t n, size_t start,
               size_t span[4])
 {
+    const struct rule *ru = &r->v[i];
     PCRE2_SIZE *ov;
-    int rc = pcre2_match(r->v[i].code, (PCRE2_SPTR)(s ? s : ""), n, start, PCRE2_NO_UTF_CHECK,
-                         m->md, r->mctx);
+    int rc;
 
+    /* Most rules miss most text; on a line, the call is the cost. */
+    if (start <= n &&
+        (n - start < ru->minlen || (ru->req && n - start <= PREFILTER_MAX &&
+                                    !has_byte(s + start, n - start, ru->req1, ru->req2)))) {
+        m->rc = 0;
+        return 0;
+    }
+    rc = pcre2_match(ru->code, (PCRE2_SPTR)(s ? s : ""), n, start, PCRE2_NO_UTF_CHECK, m->md,
+                     r->mctx);
     m->rc = rc > 0 ? rc : 0;
     if (rc < 0)
         return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
