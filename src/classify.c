@@ -29,6 +29,7 @@
 #define MAX_REPLY_INPUT ((size_t)64 << 10) /* of the body, given to the reply rules */
 #define MAX_RULE_TEXT ((size_t)16 << 10)   /* of the text, given to the inbound rules */
 #define SHORT_TEXT 300                     /* a text this short may be only a request */
+#define NOTICE_TEXT ((size_t)2 << 10)      /* of a notice's body, read for auto-reply words */
 
 struct nt_classifier {
     nt_bounce_rules *bounce;
@@ -295,8 +296,6 @@ struct job {
     nt_rules_match *md;
     nt_buf visible; /* what the author wrote */
     int have_visible;
-    const char *auto_rule; /* from auto_phrase(), once */
-    int auto_done;
 };
 
 /* At most max bytes of s, not cutting a UTF-8 sequence. */
@@ -363,24 +362,28 @@ first(struct job *j, int k, const char *s, size_t n, int *value)
     return nt_rules_name(j->c->in->rules, (size_t)i);
 }
 
-/* The auto-subject or auto-body rule that matches, or NULL. */
+/* The auto-subject or auto-body rule that matches, or NULL.  raw: read
+ * the start of the body as it is, not its visible text (for a notice,
+ * which has no quoted history and many lines: the reply rules would cost
+ * more than everything else, and an automatic reply says what it is at
+ * once). */
 static nt_err
-auto_phrase(struct job *j, const char **rule)
+auto_phrase(struct job *j, int raw, const char **rule)
 {
     const char *s, *subj = j->m->subject;
     size_t n;
     nt_err err;
 
-    if (!j->auto_done) {
-        j->auto_rule = subj ? first(j, NT_CK_AUTO_SUBJECT, subj, strlen(subj), NULL) : NULL;
-        if (!j->auto_rule) {
-            if ((err = rule_text(j, &s, &n)) != NT_OK)
-                return err;
-            j->auto_rule = first(j, NT_CK_AUTO_BODY, s, n, NULL);
-        }
-        j->auto_done = 1;
+    *rule = subj ? first(j, NT_CK_AUTO_SUBJECT, subj, strlen(subj), NULL) : NULL;
+    if (*rule)
+        return NT_OK;
+    if (raw) {
+        s = j->m->text;
+        n = s ? cap_len(s, strlen(s), NOTICE_TEXT) : 0;
+    } else if ((err = rule_text(j, &s, &n)) != NT_OK) {
+        return err;
     }
-    *rule = j->auto_rule;
+    *rule = first(j, NT_CK_AUTO_BODY, s, n, NULL);
     return NT_OK;
 }
 
@@ -406,7 +409,7 @@ bounce(struct job *j, nt_classification *out, int *done)
         return err;
     if (!out->bounce.is_bounce)
         return NT_OK;
-    if (!dsn_failed(j->m) && (err = auto_phrase(j, &phrase)) != NT_OK)
+    if (!dsn_failed(j->m) && (err = auto_phrase(j, 1, &phrase)) != NT_OK)
         return err;
     if (phrase) {
         /* An automatic reply that the notice rules took for a bounce
@@ -455,7 +458,7 @@ auto_reply(struct job *j, nt_classification *out, int *done)
     nt_err err;
 
     *done = 0;
-    if (!rule && (err = auto_phrase(j, &rule)) != NT_OK)
+    if (!rule && (err = auto_phrase(j, 0, &rule)) != NT_OK)
         return err;
     if (!rule)
         return NT_OK;
