@@ -40,7 +40,7 @@ nt_pop3_is_end(const char *line, size_t n)
 int
 nt_pop3_uidl_line(const char *line, size_t n, uint64_t *number, const char **uid, size_t *uid_len)
 {
-    size_t len = content_len(line, n), i = 0, start;
+    size_t len = content_len(line, n), i = 0, start, end;
     uint64_t v = 0;
 
     while (i < len && line[i] >= '0' && line[i] <= '9') {
@@ -54,18 +54,14 @@ nt_pop3_uidl_line(const char *line, size_t n, uint64_t *number, const char **uid
     start = ++i;
     while (i < len && line[i] > 0x20 && line[i] < 0x7f)
         i++;
+    end = i;
     while (i < len && line[i] == ' ') /* some servers pad */
         i++;
-    if (i != len || start == len)
-        return -1;
-    len = i;
-    while (len > start && line[len - 1] == ' ')
-        len--;
-    if (len - start > NT_POP3_UIDL_MAX)
+    if (i != len || end == start || end - start > NT_POP3_UIDL_MAX)
         return -1;
     *number = v;
     *uid = line + start;
-    *uid_len = len - start;
+    *uid_len = end - start;
     return 0;
 }
 

@@ -600,6 +600,7 @@ test_pop3_resp(void)
     CHECK(num == 12 && len == 3);
     CHECK_INT(nt_pop3_uidl_line("0 abc\r\n", 7, &num, &uid, &len), -1);
     CHECK_INT(nt_pop3_uidl_line("1 \r\n", 4, &num, &uid, &len), -1);
+    CHECK_INT(nt_pop3_uidl_line("14  ", 4, &num, &uid, &len), -1);
     CHECK_INT(nt_pop3_uidl_line("1 a b\r\n", 7, &num, &uid, &len), -1);
     CHECK_INT(nt_pop3_uidl_line("1 a\x01\r\n", 6, &num, &uid, &len), -1);
     CHECK_INT(nt_pop3_uidl_line("x y\r\n", 5, &num, &uid, &len), -1);
