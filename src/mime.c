@@ -761,7 +761,8 @@ body_text(struct walk *w)
      * get_text would run the bytes through iconv and copy them twice. */
     ba = part_bytes(GMIME_PART(obj), &keep);
     if (ba && already_utf8(obj, ba)) {
-        use_text(w, (const char *)ba->data, strnlen((const char *)ba->data, ba->len));
+        use_text(w, ba->len ? (const char *)ba->data : "",
+                 ba->len ? strnlen((const char *)ba->data, ba->len) : 0);
         g_object_unref(keep);
         return;
     }
