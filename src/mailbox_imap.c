@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap_resp.h"
 #include "mailbox_impl.h"
@@ -506,6 +507,14 @@ static const nt_mailbox_ops imap_ops = {
     .close = imap_close,
 };
 
+/* Do two names denote one mailbox?  INBOX is case-insensitive (RFC 3501
+ * 5.1); other names are compared as written. */
+static int
+same_mailbox(const char *a, const char *b)
+{
+    return strcasecmp(a, "INBOX") == 0 ? strcasecmp(b, "INBOX") == 0 : strcmp(a, b) == 0;
+}
+
 static nt_err
 names(imap *x, const nt_mailbox_opts *o, const char *path, nt_diag *d)
 {
@@ -521,6 +530,11 @@ names(imap *x, const nt_mailbox_opts *o, const char *path, nt_diag *d)
     for (i = 0; i < 2 && err == NT_OK; i++) {
         snprintf(x->folder[i], sizeof(x->folder[i]), "%s", f[i]);
         err = quote(f[i], x->q_folder[i], sizeof(x->q_folder[i]), what[i], x->base.name, d);
+        /* Moved into itself, a message would come back under a new UID
+         * every session. */
+        if (err == NT_OK && same_mailbox(f[i], x->mailbox))
+            err = nt_diag_set(d, NT_ECONFIG, x->base.name, 0, 0,
+                              "the %s \"%s\" is the mailbox being read", what[i], f[i]);
     }
     return err;
 }

@@ -56,11 +56,13 @@
  *                 dropped the connection, refused a command, or a file
  *                 could not be read or renamed.  Try again later; every
  *                 message is still in the mailbox or already in its folder.
- *                 After an NT_EIO from the network the session is dead:
- *                 further calls return NT_EIO; close it.
+ *                 After an NT_EIO from the network the connection is
+ *                 gone: fetch and finish return NT_EIO (next still lists
+ *                 keys); close the session.
  *   NT_ECONFIG    wrong settings: bad URL or scheme, login refused, TLS
  *                 required but not offered, certificate not trusted, no
- *                 such mailbox, not a Maildir, POP3 server without UIDL.
+ *                 such mailbox, a folder that is the mailbox itself, not a
+ *                 Maildir, POP3 server without UIDL.
  *   NT_EINVAL     not an mbox file; a call out of order.
  *   NT_ELIMIT     the message is larger than NT_MAILBOX_MAX_MESSAGE (fetch;
  *                 the session goes on, and the message can still be finished).

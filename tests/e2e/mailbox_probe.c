@@ -21,6 +21,7 @@
  *   open     <count> <name>
  *   msg      <index> <key> <uid>
  *   fetched  <index> <bytes>
+ *   skipped  <index> <code> <message>   (fetch: too large, or gone; the plan goes on)
  *   finished <index> P|U
  *   state    <uidvalidity> <last_uid>
  *   error    <step> <code> <message>
@@ -118,11 +119,19 @@ handle(nt_mailbox *mb, nt_mailmsg *m, char what, const char *out)
     nt_err e;
 
     if (what == 'P' || what == 'U' || what == 'F') {
-        if ((e = nt_mailbox_fetch(mb, m, &d)) != NT_OK)
+        e = nt_mailbox_fetch(mb, m, &d);
+        if (e == NT_ELIMIT || e == NT_ENOTFOUND) {
+            /* As `nurture ingest` does: note it and go on. */
+            char msg[1024];
+            nt_diag_format(&d, msg, sizeof(msg));
+            printf("skipped\t%zu\t%s\t%s\n", m->index, code_name(e), msg);
+        } else if (e != NT_OK) {
             return report("fetch", e, &d);
-        printf("fetched\t%zu\t%zu\n", m->index, m->len);
-        if (out)
-            save(out, m);
+        } else {
+            printf("fetched\t%zu\t%zu\n", m->index, m->len);
+            if (out)
+                save(out, m);
+        }
     }
     if (what == 'P' || what == 'U' || what == 'K') {
         e = nt_mailbox_finish(mb, m, what == 'U' ? NT_MAILBOX_UNKNOWN : NT_MAILBOX_PROCESSED, &d);

@@ -10,7 +10,8 @@ tests/e2e/mailbox_probe (one session per run, following a plan).
   message fetched or skipped but not finished comes back; a UIDVALIDITY
   change starts over;
 - errors: a wrong password (IMAP and POP3) names the server and the step
-  and never shows the password; no such mailbox; nothing listening;
+  and never shows the password; no such mailbox; a processed folder that
+  is the mailbox itself; nothing listening;
 - POP3 lists and fetches the same messages, byte for byte, with keys that
   stay the same from one session to the next, and deletes nothing;
 - a connection dropped before a FETCH, after a MOVE went through (the reply
@@ -19,6 +20,8 @@ tests/e2e/mailbox_probe (one session per run, following a plan).
   next session finishes the rest;
 - TLS: STARTTLS and imaps/pop3s with the test CA, a certificate not trusted,
   and a host other than 127.0.0.1 without STARTTLS refused before login;
+- a message over the size limit: refused without filling memory, the
+  session goes on, and it can still be finished into Unknown;
 - a server without MOVE: UID COPY plus flags, the original stays, and is not
   listed again;
 - Dovecot is stopped after each test with no process left behind.
@@ -64,6 +67,7 @@ class Session:
         self.keys = []
         self.uids = []
         self.fetched = {}
+        self.skipped = {}
         self.finished = {}
         self.state = None
         self.error = None
@@ -76,6 +80,8 @@ class Session:
                 self.uids.append(int(f[3]))
             elif f[0] == "fetched":
                 self.fetched[int(f[1])] = int(f[2])
+            elif f[0] == "skipped":
+                self.skipped[int(f[1])] = (f[2], f[3])
             elif f[0] == "finished":
                 self.finished[int(f[1])] = f[2]
             elif f[0] == "state":
@@ -102,6 +108,11 @@ def probe(kind, url, password=None, plan=None, state=None, out=None, ca=None, ti
         cmd += ["--ca-file", ca]
     t = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    # Under ASan/UBSan a report ends the probe with another status, or
+    # leaves its text on stderr.
+    check(f"probe {kind} {url}: clean exit", p.returncode in (0, 2) and
+          "Sanitizer" not in p.stderr and "runtime error" not in p.stderr,
+          f"rc={p.returncode} {p.stderr[-2000:]}")
     return Session(p, time.monotonic() - t)
 
 
@@ -281,6 +292,10 @@ def test_errors(work):
         check("no such mailbox: NT_ECONFIG naming SELECT",
               s.error and s.error[1] == "NT_ECONFIG" and "SELECT Nope: the server said NO" in
               s.error[2], s)
+        s = probe("imap", imap_url(dc.imap_port), extra=("--processed", "inbox"))
+        check("processed folder = the mailbox: refused",
+              s.error and s.error[1] == "NT_ECONFIG" and "is the mailbox being read" in
+              s.error[2], s)
         s = probe("imap", imap_url(dc.imap_port), user="nobody-here")
         check("unknown user: login failed", s.error and "login failed" in s.error[2], s)
         counts = dc.count_all()
@@ -367,6 +382,33 @@ def test_drops(work):
     stopped(pgid, "stall")
 
 
+def test_too_large(work):
+    """A message over the 64 MiB limit is not downloaded into memory; the
+    session goes on, and the message can still be finished (into Unknown)."""
+    with Dovecot() as dc:
+        pgid = dc.pgid
+        big = make_message(0) + b"z" * (65 << 20) + b"\r\n"
+        dc.seed(big, name="1700000000.M0P1.nt-test")
+        small = make_message(1)
+        dc.seed(small, name="1700000001.M1P1.nt-test")
+        out = tempfile.mkdtemp(dir=work)
+        s = probe("imap", imap_url(dc.imap_port), plan="UP", out=out, timeout_ms=20000)
+        check("too large: NT_ELIMIT for it, the session goes on",
+              s.rc == 0 and s.skipped.get(0, ("",))[0] == "NT_ELIMIT" and s.fetched.get(1) ==
+              len(small), s)
+        check("too large: nothing of it was saved, the next message is whole",
+              not os.path.exists(os.path.join(out, "0.eml")) and
+              open(os.path.join(out, "1.eml"), "rb").read() == small)
+        check("too large: both finished", s.finished == {0: "U", 1: "P"}, s.finished)
+        counts = dc.count_all()
+        check("too large: it went to Unknown, untouched",
+              counts == {"INBOX": 0, "Processed": 1, "Unknown": 1} and
+              len(dc.list_folder("Unknown")[0][1]) == len(big), counts)
+        p = probe("pop3", f"pop3://127.0.0.1:{dc.pop3_port}", timeout_ms=20000)
+        check("too large: POP3 has nothing left in INBOX", p.rc == 0 and p.count == 0, p)
+    stopped(pgid, "too large")
+
+
 def test_tls(work):
     with Dovecot(tls=True) as dc:
         pgid = dc.pgid
@@ -443,7 +485,7 @@ def main():
     t0 = time.monotonic()
     try:
         for test in (test_session_and_state, test_uidvalidity, test_errors, test_pop3,
-                     test_drops, test_tls, test_without_move):
+                     test_drops, test_too_large, test_tls, test_without_move):
             t = time.monotonic()
             before = failed
             test(work)
