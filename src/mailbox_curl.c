@@ -211,6 +211,8 @@ setup(nt_mailconn *c, const nt_mailbox_opts *o, nt_mailconn_proto proto, const u
     SET(CURLOPT_USERNAME, o->username ? o->username : "");
     SET(CURLOPT_PASSWORD, o->password ? o->password : "");
     SET(CURLOPT_USE_SSL, (long)(u->tls || !u->loopback ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    /* Replaces the CA bundle; the CA folder (CURLOPT_CAPATH, /etc/ssl/certs
+     * in Debian's build) is still searched, so the system's CAs stay. */
     if (o->ca_file && *o->ca_file)
         SET(CURLOPT_CAINFO, o->ca_file);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);

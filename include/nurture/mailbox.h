@@ -44,7 +44,9 @@
  * with "* ".  One connection serves the whole session.  TLS: imaps:// and
  * pop3s:// are TLS from the start; imap:// and pop3:// require STARTTLS,
  * except to 127.0.0.1, localhost and ::1 where it is used when offered.
- * Certificates are checked against the system's CAs and ca_file.
+ * Certificates are checked against ca_file and the system's CAs (ca_file
+ * replaces libcurl's CA bundle, while its CA folder, /etc/ssl/certs in
+ * Debian's libcurl, stays in use).
  *
  * Errors: the diag's file is the source (the path, or the URL without any
  * user name or password) and its message says which step failed and the
