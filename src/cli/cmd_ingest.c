@@ -131,7 +131,7 @@ print_summary(const ingest *g, const char *source)
     if (s->duplicates)
         printf("; %lld seen before", (long long)s->duplicates);
     if (s->skipped)
-        printf("; %lld left in the mailbox", (long long)s->skipped);
+        printf("; %lld not read (too large, or taken by another client)", (long long)s->skipped);
     putchar('\n');
 }
 
@@ -210,10 +210,16 @@ one_message(ingest *g, nt_mailbox *mb, nt_mailmsg *m, const char *source, nt_dia
     if (id)
         return finish_known(g, mb, m, id, d);
     err = nt_mailbox_fetch(mb, m, d);
-    if (err == NT_ELIMIT || err == NT_ENOTFOUND) {
-        cli_diag(d); /* too large, or gone: left where it is */
+    if (err == NT_ENOTFOUND) {
+        cli_diag(d); /* another client took it meanwhile */
         g->st.skipped++;
         return NT_OK;
+    }
+    if (err == NT_ELIMIT) {
+        /* Too large to read: a person looks at it in the Unknown folder. */
+        cli_diag(d);
+        g->st.skipped++;
+        return nt_mailbox_finish(mb, m, NT_MAILBOX_UNKNOWN, d);
     }
     if (err != NT_OK)
         return err;
