@@ -311,11 +311,10 @@ collect_active(void *ctx, const nt_enrollment *e)
         return 1;
     }
     h->v = nv;
-    nv[h->n] = *e;
-    nv[h->n].campaign = strdup(e->campaign);
-    nv[h->n].version = strdup(e->version);
-    nv[h->n].last_step_id = e->last_step_id ? strdup(e->last_step_id) : NULL;
-    nv[h->n].exit_reason = e->exit_reason ? strdup(e->exit_reason) : NULL;
+    if (nt_enrollment_copy(&nv[h->n], e) != NT_OK) {
+        h->oom = 1;
+        return 1;
+    }
     h->n++;
     return 0;
 }

@@ -98,22 +98,6 @@ release_job(job *j)
     nt_buf_release(&j->data);
 }
 
-static nt_err
-copy_enrollment(nt_enrollment *dst, const nt_enrollment *src)
-{
-    *dst = *src;
-    dst->campaign = strdup(src->campaign);
-    dst->version = strdup(src->version);
-    dst->last_step_id = src->last_step_id ? strdup(src->last_step_id) : NULL;
-    dst->exit_reason = src->exit_reason ? strdup(src->exit_reason) : NULL;
-    if (!dst->campaign || !dst->version || (src->last_step_id && !dst->last_step_id) ||
-        (src->exit_reason && !dst->exit_reason)) {
-        nt_enrollment_release(dst);
-        return NT_ENOMEM;
-    }
-    return NT_OK;
-}
-
 static int
 add_move(runner *r, const nt_enrollment *e, nt_enroll_state state, int64_t next_at,
          const char *reason)
@@ -129,7 +113,7 @@ add_move(runner *r, const nt_enrollment *e, nt_enroll_state state, int64_t next_
         r->capmoves = ncap;
     }
     m = &r->moves[r->nmoves];
-    if (copy_enrollment(m, e) != NT_OK)
+    if (nt_enrollment_copy(m, e) != NT_OK)
         return 0;
     m->state = state;
     m->next_at = next_at;
@@ -153,7 +137,7 @@ take_due(void *ctx, const nt_plan_item *it)
     switch (it->status) {
     case NT_PLAN_SEND:
         r->stats->due++;
-        if (!(j = push_job(r)) || copy_enrollment(&j->e, it->enrollment) != NT_OK) {
+        if (!(j = push_job(r)) || nt_enrollment_copy(&j->e, it->enrollment) != NT_OK) {
             r->err = NT_ENOMEM;
             return 1;
         }

@@ -19,6 +19,22 @@ nt_enrollment_release(nt_enrollment *e)
     e->campaign = e->version = e->last_step_id = e->exit_reason = NULL;
 }
 
+nt_err
+nt_enrollment_copy(nt_enrollment *dst, const nt_enrollment *src)
+{
+    *dst = *src;
+    dst->campaign = strdup(src->campaign);
+    dst->version = strdup(src->version);
+    dst->last_step_id = src->last_step_id ? strdup(src->last_step_id) : NULL;
+    dst->exit_reason = src->exit_reason ? strdup(src->exit_reason) : NULL;
+    if (!dst->campaign || !dst->version || (src->last_step_id && !dst->last_step_id) ||
+        (src->exit_reason && !dst->exit_reason)) {
+        nt_enrollment_release(dst);
+        return NT_ENOMEM;
+    }
+    return NT_OK;
+}
+
 void
 nt_send_release(nt_send *s)
 {

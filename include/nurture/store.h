@@ -59,6 +59,9 @@ typedef struct nt_enrollment {
 } nt_enrollment;
 
 void nt_enrollment_release(nt_enrollment *e);
+/* A deep copy of src into dst (owned by the caller: nt_enrollment_release).
+ * NT_ENOMEM leaves dst released. */
+nt_err nt_enrollment_copy(nt_enrollment *dst, const nt_enrollment *src);
 
 typedef enum nt_send_state {
     NT_SEND_CLAIMED = 0, /* claimed by a run, SMTP under way */

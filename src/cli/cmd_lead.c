@@ -1039,12 +1039,7 @@ collect_resumable(void *ctx, const nt_enrollment *e)
         return 1;
     }
     r->v = nv;
-    nv[r->n] = *e;
-    nv[r->n].campaign = strdup(e->campaign);
-    nv[r->n].version = strdup(e->version);
-    nv[r->n].last_step_id = e->last_step_id ? strdup(e->last_step_id) : NULL;
-    nv[r->n].exit_reason = NULL;
-    if (!nv[r->n].campaign || !nv[r->n].version) {
+    if (nt_enrollment_copy(&nv[r->n], e) != NT_OK) {
         r->oom = 1;
         return 1;
     }
@@ -1063,6 +1058,8 @@ resume_enrollments(nt_cli *cli, int64_t lead_id, int64_t now, size_t *count, nt_
     for (size_t i = 0; err == NT_OK && i < r.n; i++) {
         r.v[i].state = NT_ENROLL_ACTIVE;
         r.v[i].next_at = now;
+        free(r.v[i].exit_reason);
+        r.v[i].exit_reason = NULL;
         err = nt_store_enrollment_update(cli->store, &r.v[i], d);
     }
     *count = err == NT_OK ? r.n : 0;
