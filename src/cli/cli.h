@@ -59,6 +59,11 @@ int cli_load_key(nt_cli *cli, nt_token_key *key);
 int cli_load_classifier(const nt_config *cfg_or_NULL, const char *rules_dir_override,
                         nt_classifier **out);
 
+/* The lead named by arg: an id, or an email address in any spelling (the
+ * store must be open).  0 with out owned by the caller (nt_lead_release),
+ * or the exit code after printing why (1 when there is no such lead). */
+int cli_find_lead(nt_cli *cli, const char *arg, nt_lead *out);
+
 /* Print "nurture: message" (with file:line:col when known) to stderr. */
 void cli_diag(const nt_diag *d);
 void cli_diags(const nt_diags *ds);

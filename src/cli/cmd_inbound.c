@@ -128,31 +128,6 @@ print_row(void *ctx, const nt_inbound *in)
 }
 
 static int
-lead_arg(nt_cli *cli, const char *arg, int64_t *id)
-{
-    size_t n = strlen(arg);
-    nt_lead l;
-    nt_diag d;
-    nt_err err;
-
-    if (n && n < 19 && strspn(arg, "0123456789") == n) {
-        *id = strtoll(arg, NULL, 10);
-        return 0;
-    }
-    nt_diag_clear(&d);
-    if ((err = nt_store_lead_get(cli->store, 0, arg, &l, &d)) != NT_OK) {
-        if (err == NT_ENOTFOUND)
-            cli_error("no lead with address %s", arg);
-        else
-            cli_diag(&d);
-        return cli_exit_for(err);
-    }
-    *id = l.id;
-    nt_lead_release(&l);
-    return 0;
-}
-
-static int
 cmd_list(nt_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -189,8 +164,15 @@ cmd_list(nt_cli *cli, int argc, char **argv)
                                "unknown kind '%s': use complaint, bounce, auto-reply, "
                                "unsubscribe, reply or unknown",
                                f.kind);
-    if ((rc = cli_open_store(cli)) != 0 || (lead && (rc = lead_arg(cli, lead, &f.lead_id)) != 0))
+    if ((rc = cli_open_store(cli)) != 0)
         return rc;
+    if (lead) {
+        nt_lead l;
+        if ((rc = cli_find_lead(cli, lead, &l)) != 0)
+            return rc;
+        f.lead_id = l.id;
+        nt_lead_release(&l);
+    }
     nt_diag_clear(&d);
     if ((err = nt_store_inbound_list(cli->store, &f, print_row, &x, &d)) != NT_OK) {
         cli_diag(&d);

@@ -245,40 +245,6 @@ canonical_stage(const nt_config *cfg, const char *stage)
     return NULL;
 }
 
-/* Find the lead named by an id or an email address; prints why not. */
-static int
-find_lead(nt_cli *cli, const char *arg, nt_lead *out)
-{
-    size_t n = strlen(arg);
-    int digits = n > 0 && n < 19 && strspn(arg, "0123456789") == n;
-    char *norm = NULL;
-    nt_diag d;
-    nt_err err;
-
-    nt_diag_clear(&d);
-    if (digits) {
-        err = nt_store_lead_get(cli->store, strtoll(arg, NULL, 10), NULL, out, &d);
-    } else {
-        /* Any spelling of the address finds the lead. */
-        if (nt_email_normalize(arg, n, &norm, NULL) != NT_OK)
-            norm = NULL;
-        err = nt_store_lead_get(cli->store, 0, norm ? norm : arg, out, &d);
-        free(norm);
-    }
-    if (err == NT_ENOTFOUND) {
-        if (digits)
-            cli_error("no lead with id %s", arg);
-        else
-            cli_error("no lead with email address '%s'", arg);
-        return NT_EXIT_FAIL;
-    }
-    if (err != NT_OK) {
-        cli_diag(&d);
-        return cli_exit_for(err);
-    }
-    return 0;
-}
-
 /* ---- add ---- */
 
 static int
@@ -762,7 +728,7 @@ cmd_show(nt_cli *cli, int argc, char **argv)
         return cli_usage_error("lead show", "lead show needs one email address or lead id");
     if ((rc = cli_open_store(cli)) != 0)
         return rc;
-    if ((rc = find_lead(cli, argv[optind], &l)) != 0)
+    if ((rc = cli_find_lead(cli, argv[optind], &l)) != 0)
         return rc;
     nt_diag_clear(&d);
     if (json) {
@@ -967,7 +933,7 @@ cmd_set_stage(nt_cli *cli, int argc, char **argv)
         return rc;
     if (!(stage = canonical_stage(&cli->cfg, argv[optind + 1])))
         return NT_EXIT_USAGE;
-    if ((rc = find_lead(cli, argv[optind], &l)) != 0)
+    if ((rc = cli_find_lead(cli, argv[optind], &l)) != 0)
         return rc;
     from = l.stage ? strdup(l.stage) : NULL;
     changed = !l.stage || strcmp(l.stage, stage) != 0;
@@ -1121,7 +1087,7 @@ cmd_unsuppress(nt_cli *cli, int argc, char **argv)
     if (optind + 1 != argc)
         return cli_usage_error("lead unsuppress",
                                "lead unsuppress needs one lead (email address or id)");
-    if ((rc = cli_open_store(cli)) != 0 || (rc = find_lead(cli, argv[optind], &l)) != 0)
+    if ((rc = cli_open_store(cli)) != 0 || (rc = cli_find_lead(cli, argv[optind], &l)) != 0)
         return rc;
     nt_diag_clear(&d);
     if ((err = unsuppress(cli, &l, resume, &was, &resumed, &d)) != NT_OK) {

@@ -86,29 +86,6 @@ print_send(void *ctx, const nt_send *s)
     return 0;
 }
 
-static int64_t
-lead_id_of(nt_cli *cli, const char *arg)
-{
-    char *end, *norm = NULL;
-    long long id = strtoll(arg, &end, 10);
-    nt_lead l;
-    nt_diag d;
-
-    if (*arg && !*end)
-        return id;
-    nt_diag_clear(&d);
-    if (nt_email_normalize(arg, strlen(arg), &norm, &d) != NT_OK ||
-        nt_store_lead_get(cli->store, 0, norm, &l, &d) != NT_OK) {
-        free(norm);
-        cli_diag(&d);
-        return -1;
-    }
-    free(norm);
-    id = l.id;
-    nt_lead_release(&l);
-    return id;
-}
-
 static int
 run_list(nt_cli *cli, int argc, char **argv)
 {
@@ -145,8 +122,13 @@ run_list(nt_cli *cli, int argc, char **argv)
     }
     if ((rc = cli_open_store(cli)) != 0)
         return rc;
-    if (lead && (lead_id = lead_id_of(cli, lead)) < 0)
-        return NT_EXIT_FAIL;
+    if (lead) {
+        nt_lead l;
+        if ((rc = cli_find_lead(cli, lead, &l)) != 0)
+            return rc;
+        lead_id = l.id;
+        nt_lead_release(&l);
+    }
     nt_buf_init(&b, 0);
     x = (list_ctx){json, &b, 0};
     if (json)
