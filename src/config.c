@@ -15,6 +15,8 @@
 #include "nurture/tz.h"
 #include "nurture/yamldoc.h"
 
+#include "config_reader.h"
+
 #include "banned.h"
 
 const char *const nt_default_stages[] = {
@@ -39,7 +41,8 @@ const char *const nt_default_stages[] = {
 static const char *const top_keys[] = {
     "database",        "campaigns",     "timezone",     "default_stage", "stages",
     "lead_fields",     "senders",       "smtp",         "inbound",       "secret",
-    "unsubscribe_url", "bounce_domain", "bounce_local", "rules",         NULL,
+    "unsubscribe_url", "bounce_domain", "bounce_local", "rules",         "scoring",
+    "reps",            "queue",         "webhooks",     NULL,
 };
 static const char *const stage_keys[] = {"name", "definition", NULL};
 static const char *const sender_keys[] = {
@@ -66,21 +69,14 @@ static const char *const inbound_keys[] = {
 };
 static const char *const secret_keys[] = {"env", "file", NULL};
 
-typedef struct reader {
-    nt_config *cfg;
-    nt_ydoc *doc;
-    nt_diags *diags;
-    int oom;
-} reader;
-
-static void
-report(reader *r, const nt_diag *d)
+void
+nt_cfg_report(nt_cfg_reader *r, const nt_diag *d)
 {
     nt_diags_push(r->diags, d);
 }
 
-static char *
-dup_str(reader *r, const char *s)
+char *
+nt_cfg_dup(nt_cfg_reader *r, const char *s)
 {
     char *p = strdup(s);
     if (!p)
@@ -89,8 +85,8 @@ dup_str(reader *r, const char *s)
 }
 
 /* A string value for key in map m; NULL and no error when absent. */
-static char *
-get_str(reader *r, const nt_ynode *m, const char *key, int required, const char *where)
+char *
+nt_cfg_str(nt_cfg_reader *r, const nt_ynode *m, const char *key, int required, const char *where)
 {
     const nt_ynode *n = nt_ymap_get(m, key);
     const char *s;
@@ -103,7 +99,7 @@ get_str(reader *r, const nt_ynode *m, const char *key, int required, const char 
         return NULL;
     }
     if (nt_ynode_str(r->doc, n, key, &s, &d) != NT_OK) {
-        report(r, &d);
+        nt_cfg_report(r, &d);
         return NULL;
     }
     if (required && !*s) {
@@ -111,25 +107,25 @@ get_str(reader *r, const nt_ynode *m, const char *key, int required, const char 
                      "'%s' in %s must not be empty", key, where);
         return NULL;
     }
-    return dup_str(r, s);
+    return nt_cfg_dup(r, s);
 }
 
-static long long
-get_int(reader *r, const nt_ynode *m, const char *key, long long def, long long min, long long max)
+long long
+nt_cfg_int(nt_cfg_reader *r, const nt_ynode *m, const char *key, long long def, long long min, long long max)
 {
     const nt_ynode *n = nt_ymap_get(m, key);
     long long v = def;
     nt_diag d;
 
     if (n && nt_ynode_int(r->doc, n, key, min, max, &v, &d) != NT_OK) {
-        report(r, &d);
+        nt_cfg_report(r, &d);
         return def;
     }
     return v;
 }
 
-static long long
-get_duration(reader *r, const nt_ynode *m, const char *key, long long def)
+long long
+nt_cfg_duration(nt_cfg_reader *r, const nt_ynode *m, const char *key, long long def)
 {
     const nt_ynode *n = nt_ymap_get(m, key);
     const char *s;
@@ -139,7 +135,7 @@ get_duration(reader *r, const nt_ynode *m, const char *key, long long def)
     if (!n)
         return def;
     if (nt_ynode_str(r->doc, n, key, &s, &d) != NT_OK) {
-        report(r, &d);
+        nt_cfg_report(r, &d);
         return def;
     }
     if (nt_duration_parse(s, &v, &d) != NT_OK) {
@@ -150,8 +146,8 @@ get_duration(reader *r, const nt_ynode *m, const char *key, long long def)
     return v;
 }
 
-static char *
-resolve(reader *r, const char *p)
+char *
+nt_cfg_resolve(nt_cfg_reader *r, const char *p)
 {
     nt_buf b;
 
@@ -160,14 +156,14 @@ resolve(reader *r, const char *p)
     /* "campaigns", not "./campaigns", in every message when the config is
      * in the current folder. */
     if (p[0] == '/' || !strcmp(r->cfg->dir, "."))
-        return dup_str(r, p);
+        return nt_cfg_dup(r, p);
     nt_buf_init(&b, 8192);
     nt_buf_addf(&b, "%s/%s", r->cfg->dir, p);
     return nt_buf_detach(&b, NULL);
 }
 
-static int
-is_map(reader *r, const nt_ynode *n, const char *what)
+int
+nt_cfg_is_map(nt_cfg_reader *r, const nt_ynode *n, const char *what)
 {
     if (n && n->kind == NT_Y_MAP)
         return 1;
@@ -178,8 +174,8 @@ is_map(reader *r, const nt_ynode *n, const char *what)
     return 0;
 }
 
-static int
-is_seq(reader *r, const nt_ynode *n, const char *what)
+int
+nt_cfg_is_seq(nt_cfg_reader *r, const nt_ynode *n, const char *what)
 {
     if (n && n->kind == NT_Y_SEQ)
         return 1;
@@ -200,15 +196,15 @@ env_name_ok(const char *s)
            strlen(s);
 }
 
-static void
-read_secret_ref(reader *r, const nt_ynode *n, const char *what, nt_secret_ref *out)
+void
+nt_cfg_secret(nt_cfg_reader *r, const nt_ynode *n, const char *what, nt_secret_ref *out)
 {
     char *file;
 
-    if (!is_map(r, n, what))
+    if (!nt_cfg_is_map(r, n, what))
         return;
     nt_ymap_check_keys(r->doc, n, secret_keys, what, r->diags);
-    out->env = get_str(r, n, "env", 0, what);
+    out->env = nt_cfg_str(r, n, "env", 0, what);
     if (out->env && !env_name_ok(out->env)) {
         const nt_ynode *e = nt_ymap_get(n, "env");
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, e->line, e->col,
@@ -219,8 +215,8 @@ read_secret_ref(reader *r, const nt_ynode *n, const char *what, nt_secret_ref *o
         out->env = NULL;
         return;
     }
-    file = get_str(r, n, "file", 0, what);
-    out->file = resolve(r, file);
+    file = nt_cfg_str(r, n, "file", 0, what);
+    out->file = nt_cfg_resolve(r, file);
     free(file);
     if (!!out->env == !!out->file)
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
@@ -228,11 +224,11 @@ read_secret_ref(reader *r, const nt_ynode *n, const char *what, nt_secret_ref *o
 }
 
 static void
-read_stages(reader *r, const nt_ynode *seq)
+read_stages(nt_cfg_reader *r, const nt_ynode *seq)
 {
     nt_config *cfg = r->cfg;
 
-    if (!is_seq(r, seq, "stages"))
+    if (!nt_cfg_is_seq(r, seq, "stages"))
         return;
     if (seq->n == 0) {
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, seq->line, seq->col,
@@ -247,12 +243,12 @@ read_stages(reader *r, const nt_ynode *seq)
     for (size_t i = 0; i < seq->n; i++) {
         const nt_ynode *m = seq->vals[i];
         nt_stage *st;
-        if (!is_map(r, m, "each stage"))
+        if (!nt_cfg_is_map(r, m, "each stage"))
             continue;
         nt_ymap_check_keys(r->doc, m, stage_keys, "a stage", r->diags);
         st = &cfg->stages[cfg->nstages];
-        st->name = get_str(r, m, "name", 1, "a stage");
-        st->definition = get_str(r, m, "definition", 1, "a stage");
+        st->name = nt_cfg_str(r, m, "name", 1, "a stage");
+        st->definition = nt_cfg_str(r, m, "definition", 1, "a stage");
         if (!st->name || !st->definition) {
             free(st->name);
             free(st->definition);
@@ -266,20 +262,20 @@ read_stages(reader *r, const nt_ynode *seq)
 }
 
 static void
-read_sender(reader *r, const nt_ynode *m, nt_sender *s)
+read_sender(nt_cfg_reader *r, const nt_ynode *m, nt_sender *s)
 {
     nt_diag d;
     char *norm;
 
     nt_ymap_check_keys(r->doc, m, sender_keys, "a sender", r->diags);
-    s->id = get_str(r, m, "id", 1, "a sender");
-    s->name = get_str(r, m, "name", 1, "a sender");
-    s->address = get_str(r, m, "address", 1, "a sender");
-    s->reply_to = get_str(r, m, "reply_to", 0, "a sender");
-    s->postal_address = get_str(r, m, "postal_address", 1, "a sender");
-    s->daily_cap = get_int(r, m, "daily_cap", 0, 0, 10000000);
-    s->per_minute_cap = get_int(r, m, "per_minute_cap", 0, 0, 1000000);
-    s->dkim_selector = get_str(r, m, "dkim_selector", 0, "a sender");
+    s->id = nt_cfg_str(r, m, "id", 1, "a sender");
+    s->name = nt_cfg_str(r, m, "name", 1, "a sender");
+    s->address = nt_cfg_str(r, m, "address", 1, "a sender");
+    s->reply_to = nt_cfg_str(r, m, "reply_to", 0, "a sender");
+    s->postal_address = nt_cfg_str(r, m, "postal_address", 1, "a sender");
+    s->daily_cap = nt_cfg_int(r, m, "daily_cap", 0, 0, 10000000);
+    s->per_minute_cap = nt_cfg_int(r, m, "per_minute_cap", 0, 0, 1000000);
+    s->dkim_selector = nt_cfg_str(r, m, "dkim_selector", 0, "a sender");
     if (s->address) {
         if (nt_email_normalize(s->address, strlen(s->address), &norm, &d) != NT_OK) {
             const nt_ynode *n = nt_ymap_get(m, "address");
@@ -300,11 +296,11 @@ read_sender(reader *r, const nt_ynode *m, nt_sender *s)
 }
 
 static void
-read_senders(reader *r, const nt_ynode *seq)
+read_senders(nt_cfg_reader *r, const nt_ynode *seq)
 {
     nt_config *cfg = r->cfg;
 
-    if (!is_seq(r, seq, "senders"))
+    if (!nt_cfg_is_seq(r, seq, "senders"))
         return;
     cfg->senders = calloc(seq->n ? seq->n : 1, sizeof(*cfg->senders));
     if (!cfg->senders) {
@@ -314,7 +310,7 @@ read_senders(reader *r, const nt_ynode *seq)
     for (size_t i = 0; i < seq->n; i++) {
         const nt_ynode *m = seq->vals[i];
         nt_sender *s;
-        if (!is_map(r, m, "each sender"))
+        if (!nt_cfg_is_map(r, m, "each sender"))
             continue;
         s = &cfg->senders[cfg->nsenders];
         read_sender(r, m, s);
@@ -326,7 +322,7 @@ read_senders(reader *r, const nt_ynode *seq)
 }
 
 static void
-read_smtp(reader *r, const nt_ynode *m)
+read_smtp(nt_cfg_reader *r, const nt_ynode *m)
 {
     nt_smtp_config *s = &r->cfg->smtp;
     const nt_ynode *tls;
@@ -339,26 +335,26 @@ read_smtp(reader *r, const nt_ynode *m)
     s->retry_for = 3 * 86400;
     if (!m)
         return;
-    if (!is_map(r, m, "smtp"))
+    if (!nt_cfg_is_map(r, m, "smtp"))
         return;
     nt_ymap_check_keys(r->doc, m, smtp_keys, "smtp", r->diags);
-    s->host = get_str(r, m, "host", 1, "smtp");
-    s->port = get_int(r, m, "port", 587, 1, 65535);
-    s->username = get_str(r, m, "username", 0, "smtp");
-    s->helo = get_str(r, m, "helo", 0, "smtp");
-    s->timeout_sec = get_int(r, m, "timeout", 60, 1, 3600);
-    s->sessions = get_int(r, m, "sessions", 1, 1, 64);
-    s->batch = get_int(r, m, "batch", 200, 1, 10000);
-    s->rate_limit = get_int(r, m, "rate_limit", 0, 0, 1000000);
-    s->retry_after = get_duration(r, m, "retry_after", s->retry_after);
-    s->retry_for = get_duration(r, m, "retry_for", s->retry_for);
+    s->host = nt_cfg_str(r, m, "host", 1, "smtp");
+    s->port = nt_cfg_int(r, m, "port", 587, 1, 65535);
+    s->username = nt_cfg_str(r, m, "username", 0, "smtp");
+    s->helo = nt_cfg_str(r, m, "helo", 0, "smtp");
+    s->timeout_sec = nt_cfg_int(r, m, "timeout", 60, 1, 3600);
+    s->sessions = nt_cfg_int(r, m, "sessions", 1, 1, 64);
+    s->batch = nt_cfg_int(r, m, "batch", 200, 1, 10000);
+    s->rate_limit = nt_cfg_int(r, m, "rate_limit", 0, 0, 1000000);
+    s->retry_after = nt_cfg_duration(r, m, "retry_after", s->retry_after);
+    s->retry_for = nt_cfg_duration(r, m, "retry_for", s->retry_for);
     if (nt_ymap_get(m, "ca_file")) {
-        char *ca = get_str(r, m, "ca_file", 1, "smtp");
-        s->ca_file = resolve(r, ca);
+        char *ca = nt_cfg_str(r, m, "ca_file", 1, "smtp");
+        s->ca_file = nt_cfg_resolve(r, ca);
         free(ca);
     }
     if (nt_ymap_get(m, "password"))
-        read_secret_ref(r, nt_ymap_get(m, "password"), "smtp password", &s->password);
+        nt_cfg_secret(r, nt_ymap_get(m, "password"), "smtp password", &s->password);
     if (s->username && !nt_ymap_get(m, "password"))
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
                      "smtp has a username but no 'password: {env: NAME}' or "
@@ -380,7 +376,7 @@ read_smtp(reader *r, const nt_ynode *m)
 }
 
 static void
-read_inbound(reader *r, const nt_ynode *m)
+read_inbound(nt_cfg_reader *r, const nt_ynode *m)
 {
     nt_inbound_config *in = &r->cfg->inbound;
     int kinds = 0;
@@ -388,54 +384,54 @@ read_inbound(reader *r, const nt_ynode *m)
     in->soft_bounce_limit = 3;
     in->soft_bounce_window = 30 * 86400;
     in->away_pause = 7 * 86400;
-    if (!m || !is_map(r, m, "inbound"))
+    if (!m || !nt_cfg_is_map(r, m, "inbound"))
         return;
     nt_ymap_check_keys(r->doc, m, inbound_keys, "inbound", r->diags);
     if (nt_ymap_get(m, "imap")) {
         in->kind = NT_INBOUND_IMAP;
-        in->url = get_str(r, m, "imap", 1, "inbound");
+        in->url = nt_cfg_str(r, m, "imap", 1, "inbound");
         kinds++;
     }
     if (nt_ymap_get(m, "pop3")) {
         in->kind = NT_INBOUND_POP3;
-        in->url = get_str(r, m, "pop3", 1, "inbound");
+        in->url = nt_cfg_str(r, m, "pop3", 1, "inbound");
         kinds++;
     }
     if (nt_ymap_get(m, "maildir")) {
         in->kind = NT_INBOUND_MAILDIR;
-        char *dir = get_str(r, m, "maildir", 1, "inbound");
-        in->maildir = resolve(r, dir);
+        char *dir = nt_cfg_str(r, m, "maildir", 1, "inbound");
+        in->maildir = nt_cfg_resolve(r, dir);
         free(dir);
         kinds++;
     }
     if (kinds > 1)
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
                      "inbound names more than one of 'imap', 'pop3' and 'maildir'; keep one");
-    in->username = get_str(r, m, "username", 0, "inbound");
+    in->username = nt_cfg_str(r, m, "username", 0, "inbound");
     if (nt_ymap_get(m, "password"))
-        read_secret_ref(r, nt_ymap_get(m, "password"), "inbound password", &in->password);
+        nt_cfg_secret(r, nt_ymap_get(m, "password"), "inbound password", &in->password);
     if (kinds == 0 && (in->username || nt_ymap_get(m, "password")))
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, m->line, m->col,
                      "inbound has a username or password but no 'imap', 'pop3' or 'maildir' to "
                      "use them with");
-    char *ca = get_str(r, m, "ca_file", 0, "inbound");
+    char *ca = nt_cfg_str(r, m, "ca_file", 0, "inbound");
     if (ca) {
-        in->ca_file = resolve(r, ca);
+        in->ca_file = nt_cfg_resolve(r, ca);
         free(ca);
     }
-    in->processed_folder = get_str(r, m, "processed_folder", 0, "inbound");
-    in->unknown_folder = get_str(r, m, "unknown_folder", 0, "inbound");
-    in->soft_bounce_limit = get_int(r, m, "soft_bounce_limit", 3, 1, 1000);
-    in->soft_bounce_window = get_duration(r, m, "soft_bounce_window", in->soft_bounce_window);
-    in->away_pause = get_duration(r, m, "away_pause", in->away_pause);
+    in->processed_folder = nt_cfg_str(r, m, "processed_folder", 0, "inbound");
+    in->unknown_folder = nt_cfg_str(r, m, "unknown_folder", 0, "inbound");
+    in->soft_bounce_limit = nt_cfg_int(r, m, "soft_bounce_limit", 3, 1, 1000);
+    in->soft_bounce_window = nt_cfg_duration(r, m, "soft_bounce_window", in->soft_bounce_window);
+    in->away_pause = nt_cfg_duration(r, m, "away_pause", in->away_pause);
 }
 
 static void
-read_lead_fields(reader *r, const nt_ynode *seq)
+read_lead_fields(nt_cfg_reader *r, const nt_ynode *seq)
 {
     nt_config *cfg = r->cfg;
 
-    if (!is_seq(r, seq, "lead_fields"))
+    if (!nt_cfg_is_seq(r, seq, "lead_fields"))
         return;
     cfg->lead_fields = calloc(seq->n ? seq->n : 1, sizeof(char *));
     if (!cfg->lead_fields) {
@@ -450,19 +446,19 @@ read_lead_fields(reader *r, const nt_ynode *seq)
                          "with a letter");
             continue;
         }
-        cfg->lead_fields[cfg->nlead_fields++] = dup_str(r, n->str);
+        cfg->lead_fields[cfg->nlead_fields++] = nt_cfg_dup(r, n->str);
     }
 }
 
 static void
-check_zone(reader *r, const nt_ynode *top)
+check_zone(nt_cfg_reader *r, const nt_ynode *top)
 {
     const nt_ynode *n = nt_ymap_get(top, "timezone");
     nt_tz *tz = NULL;
     nt_diag d;
 
     if (!r->cfg->timezone) {
-        r->cfg->timezone = dup_str(r, "UTC");
+        r->cfg->timezone = nt_cfg_dup(r, "UTC");
         return;
     }
     if (nt_tz_load(r->cfg->timezone, &tz, &d) != NT_OK)
@@ -474,26 +470,26 @@ check_zone(reader *r, const nt_ynode *top)
 }
 
 static void
-read_top(reader *r, const nt_ynode *top)
+read_top(nt_cfg_reader *r, const nt_ynode *top)
 {
     nt_config *cfg = r->cfg;
     char *s;
 
     nt_ymap_check_keys(r->doc, top, top_keys, "the configuration", r->diags);
-    s = get_str(r, top, "database", 0, "the configuration");
-    cfg->database = resolve(r, s ? s : "nurture.db");
+    s = nt_cfg_str(r, top, "database", 0, "the configuration");
+    cfg->database = nt_cfg_resolve(r, s ? s : "nurture.db");
     free(s);
-    s = get_str(r, top, "campaigns", 0, "the configuration");
-    cfg->campaigns_dir = resolve(r, s ? s : "campaigns");
+    s = nt_cfg_str(r, top, "campaigns", 0, "the configuration");
+    cfg->campaigns_dir = nt_cfg_resolve(r, s ? s : "campaigns");
     free(s);
-    cfg->timezone = get_str(r, top, "timezone", 0, "the configuration");
+    cfg->timezone = nt_cfg_str(r, top, "timezone", 0, "the configuration");
     check_zone(r, top);
     if (nt_ymap_get(top, "stages"))
         read_stages(r, nt_ymap_get(top, "stages"));
     else
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, top->line, top->col,
                      "the configuration needs 'stages', the ordered list of lead stages");
-    cfg->default_stage = get_str(r, top, "default_stage", 0, "the configuration");
+    cfg->default_stage = nt_cfg_str(r, top, "default_stage", 0, "the configuration");
     if (cfg->default_stage) {
         int i = nt_config_stage_index(cfg, cfg->default_stage);
         const nt_ynode *n = nt_ymap_get(top, "default_stage");
@@ -501,7 +497,7 @@ read_top(reader *r, const nt_ynode *top)
             nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
                          "default_stage '%s' is not one of the stages", cfg->default_stage);
     } else if (cfg->nstages) {
-        cfg->default_stage = dup_str(r, cfg->stages[0].name);
+        cfg->default_stage = nt_cfg_dup(r, cfg->stages[0].name);
     }
     if (nt_ymap_get(top, "lead_fields"))
         read_lead_fields(r, nt_ymap_get(top, "lead_fields"));
@@ -510,22 +506,23 @@ read_top(reader *r, const nt_ynode *top)
     read_smtp(r, nt_ymap_get(top, "smtp"));
     read_inbound(r, nt_ymap_get(top, "inbound"));
     if (nt_ymap_get(top, "secret"))
-        read_secret_ref(r, nt_ymap_get(top, "secret"), "secret", &cfg->secret);
-    cfg->unsubscribe_url = get_str(r, top, "unsubscribe_url", 0, "the configuration");
+        nt_cfg_secret(r, nt_ymap_get(top, "secret"), "secret", &cfg->secret);
+    cfg->unsubscribe_url = nt_cfg_str(r, top, "unsubscribe_url", 0, "the configuration");
     if (cfg->unsubscribe_url && strncmp(cfg->unsubscribe_url, "https://", 8) != 0) {
         const nt_ynode *n = nt_ymap_get(top, "unsubscribe_url");
         nt_diags_add(r->diags, NT_SEV_ERROR, r->doc->file, n->line, n->col,
                      "unsubscribe_url must start with https://");
     }
-    cfg->bounce_domain = get_str(r, top, "bounce_domain", 0, "the configuration");
-    cfg->bounce_local = get_str(r, top, "bounce_local", 0, "the configuration");
+    cfg->bounce_domain = nt_cfg_str(r, top, "bounce_domain", 0, "the configuration");
+    cfg->bounce_local = nt_cfg_str(r, top, "bounce_local", 0, "the configuration");
     if (!cfg->bounce_local)
-        cfg->bounce_local = dup_str(r, "bounces");
-    s = get_str(r, top, "rules", 0, "the configuration");
+        cfg->bounce_local = nt_cfg_dup(r, "bounces");
+    s = nt_cfg_str(r, top, "rules", 0, "the configuration");
     if (s) {
-        cfg->rules_dir = resolve(r, s);
+        cfg->rules_dir = nt_cfg_resolve(r, s);
         free(s);
     }
+    nt_cfg_read_handoff(r, top);
 }
 
 static char *
@@ -545,7 +542,7 @@ nt_config_load(const char *path, nt_config *cfg, nt_diags *diags)
 {
     nt_ydoc doc;
     nt_diag d;
-    reader r;
+    nt_cfg_reader r;
     nt_err err;
 
     memset(cfg, 0, sizeof(*cfg));
@@ -578,8 +575,8 @@ nt_config_load(const char *path, nt_config *cfg, nt_diags *diags)
     return diags->errors ? NT_ECONFIG : NT_OK;
 }
 
-static void
-free_secret(nt_secret_ref *s)
+void
+nt_cfg_free_secret(nt_secret_ref *s)
 {
     free(s->env);
     free(s->file);
@@ -615,7 +612,7 @@ nt_config_release(nt_config *cfg)
     free(cfg->smtp.host);
     free(cfg->smtp.username);
     free(cfg->smtp.helo);
-    free_secret(&cfg->smtp.password);
+    nt_cfg_free_secret(&cfg->smtp.password);
     free(cfg->inbound.url);
     free(cfg->inbound.username);
     free(cfg->inbound.maildir);
@@ -623,12 +620,13 @@ nt_config_release(nt_config *cfg)
     free(cfg->inbound.processed_folder);
     free(cfg->inbound.unknown_folder);
     free(cfg->rules_dir);
-    free_secret(&cfg->inbound.password);
-    free_secret(&cfg->secret);
+    nt_cfg_free_secret(&cfg->inbound.password);
+    nt_cfg_free_secret(&cfg->secret);
     free(cfg->unsubscribe_url);
     free(cfg->bounce_domain);
     free(cfg->bounce_local);
     free(cfg->smtp.ca_file);
+    nt_cfg_release_handoff(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -357,3 +357,129 @@ nt_store_mailbox_state_set(nt_store *st, const char *mailbox, uint64_t uidvalidi
 {
     return st->ops->mailbox_state_set(st, mailbox, uidvalidity, last_uid, d);
 }
+
+void
+nt_qentry_release(nt_qentry *e)
+{
+    free(e->rep);
+    free(e->assigned_by);
+    free(e->trigger);
+    free(e->reason);
+    free(e->campaign);
+    free(e->step_id);
+    free(e->intent);
+    free(e->reply_text);
+    free(e->context);
+    free(e->claimed_by);
+    free(e->reject_reason);
+    free(e->note);
+    free(e->recycle_campaign);
+    memset(e, 0, sizeof(*e));
+}
+
+static const char *const qstate_names[] = {"open", "claimed", "accepted", "rejected", "recycled"};
+
+const char *
+nt_qstate_name(nt_qstate s)
+{
+    return (unsigned)s < sizeof(qstate_names) / sizeof(qstate_names[0]) ? qstate_names[s] : "?";
+}
+
+int
+nt_qstate_from(const char *name)
+{
+    for (size_t i = 0; i < sizeof(qstate_names) / sizeof(qstate_names[0]); i++)
+        if (!strcmp(name, qstate_names[i]))
+            return (int)i;
+    return -1;
+}
+
+nt_err
+nt_store_queue_add(nt_store *st, nt_qentry *e, int *added, nt_diag *d)
+{
+    return st->ops->queue_add(st, e, added, d);
+}
+
+nt_err
+nt_store_queue_get(nt_store *st, int64_t id, nt_qentry *out, nt_diag *d)
+{
+    return st->ops->queue_get(st, id, out, d);
+}
+
+nt_err
+nt_store_queue_open_for_lead(nt_store *st, int64_t lead_id, int64_t *id, nt_diag *d)
+{
+    return st->ops->queue_open_for_lead(st, lead_id, id, d);
+}
+
+nt_err
+nt_store_queue_list(nt_store *st, const nt_queue_filter *f, nt_qentry_cb cb, void *ctx,
+                    nt_diag *d)
+{
+    return st->ops->queue_list(st, f, cb, ctx, d);
+}
+
+nt_err
+nt_store_queue_claim(nt_store *st, const char *rep, int64_t now, int64_t *id, nt_diag *d)
+{
+    return st->ops->queue_claim(st, rep, now, id, d);
+}
+
+nt_err
+nt_store_queue_update(nt_store *st, const nt_qentry *e, nt_diag *d)
+{
+    return st->ops->queue_update(st, e, d);
+}
+
+nt_err
+nt_store_queue_unescalated(nt_store *st, int64_t created_before, nt_qentry_cb cb, void *ctx,
+                           nt_diag *d)
+{
+    return st->ops->queue_unescalated(st, created_before, cb, ctx, d);
+}
+
+nt_err
+nt_store_rotation_get(nt_store *st, const char *rep, int64_t *current, nt_diag *d)
+{
+    return st->ops->rotation_get(st, rep, current, d);
+}
+
+nt_err
+nt_store_rotation_set(nt_store *st, const char *rep, int64_t current, nt_diag *d)
+{
+    return st->ops->rotation_set(st, rep, current, d);
+}
+
+nt_err
+nt_store_outbox_add(nt_store *st, const nt_outbox_msg *m, int *added, nt_diag *d)
+{
+    return st->ops->outbox_add(st, m, added, d);
+}
+
+nt_err
+nt_store_outbox_due(nt_store *st, int64_t now, int64_t limit, nt_outbox_cb cb, void *ctx,
+                    nt_diag *d)
+{
+    return st->ops->outbox_due(st, now, limit, cb, ctx, d);
+}
+
+nt_err
+nt_store_outbox_mark(nt_store *st, int64_t id, int64_t delivered_at, int64_t next_attempt_at,
+                     int status, const char *error, nt_diag *d)
+{
+    return st->ops->outbox_mark(st, id, delivered_at, next_attempt_at, status, error, d);
+}
+
+nt_err
+nt_store_outbox_list(nt_store *st, int pending_only, int64_t limit, nt_outbox_cb cb, void *ctx,
+                     nt_diag *d)
+{
+    return st->ops->outbox_list(st, pending_only, limit, cb, ctx, d);
+}
+
+nt_err
+nt_store_report_rows(nt_store *st, int64_t since, int64_t until, const char *campaign,
+                     nt_report_cb cb, void *ctx, nt_diag *d)
+{
+    return st->ops->report_rows(st, since, until, campaign, cb, ctx, d);
+}

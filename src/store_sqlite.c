@@ -1,6 +1,7 @@
 /*
- * The SQLite store: the embedded default backend of nt_store, and the only
- * file that includes <sqlite3.h>.
+ * The SQLite store: the embedded default backend of nt_store.  With its
+ * companions store_sqlite_queue.c and store_sqlite_report.c, the only code
+ * that includes <sqlite3.h>.
  *
  * One database file in WAL mode with foreign keys on, so a cron run and a
  * person running `nurture lead list` do not block each other.  The schema
@@ -17,6 +18,8 @@
 
 #include "nurture/buf.h"
 #include "nurture/store.h"
+
+#include "store_sqlite_impl.h"
 
 #include "banned.h"
 
@@ -135,6 +138,52 @@ static const char *const migrations[] = {
     "  uidvalidity INTEGER NOT NULL,"
     "  last_uid INTEGER NOT NULL);"
     "CREATE INDEX events_kind ON events(lead_id, kind, at);",
+    /* 4: the sales side: the queue of handed-off leads, the weighted
+     * round-robin state, and the webhook outbox */
+    "CREATE TABLE queue ("
+    "  id INTEGER PRIMARY KEY,"
+    "  lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,"
+    "  state TEXT NOT NULL,"
+    "  rep TEXT,"
+    "  assigned_by TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  score REAL NOT NULL,"
+    "  inbound_id INTEGER REFERENCES inbound(id) ON DELETE SET NULL,"
+    "  campaign TEXT,"
+    "  step_id TEXT,"
+    "  intent TEXT,"
+    "  reply_text TEXT,"
+    "  context TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  claimed_at INTEGER,"
+    "  claimed_by TEXT,"
+    "  escalated_at INTEGER,"
+    "  decided_at INTEGER,"
+    "  reject_reason TEXT,"
+    "  note TEXT,"
+    "  recycle_campaign TEXT);"
+    "CREATE UNIQUE INDEX queue_one_open ON queue(lead_id) WHERE state IN ('open', 'claimed');"
+    "CREATE INDEX queue_pull ON queue(rep, id) WHERE state = 'open';"
+    "CREATE INDEX queue_escalated ON queue(escalated_at, id) "
+    "  WHERE state = 'open' AND escalated_at IS NOT NULL;"
+    "CREATE INDEX queue_sla ON queue(created_at) WHERE state = 'open' AND escalated_at IS NULL;"
+    "CREATE TABLE rotation ("
+    "  rep TEXT PRIMARY KEY,"
+    "  current INTEGER NOT NULL);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  webhook TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  key TEXT NOT NULL UNIQUE,"
+    "  payload TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  delivered_at INTEGER,"
+    "  last_status INTEGER,"
+    "  last_error TEXT);"
+    "CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE delivered_at IS NULL;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -307,23 +356,46 @@ static const char *const sql[NQ] = {
                     "AND step_id = ?3 LIMIT 1",
 };
 
-typedef struct sqlite_store {
+struct sqlite_store {
     nt_store base;
     sqlite3 *db;
     sqlite3_stmt *stmt[NQ];
+    sqlite3_stmt *xstmt[NT_SQ_XSLOTS];
     char path[1024];
     int in_tx;        /* inside nt_store_begin .. commit/rollback */
     int64_t last_rev; /* highest lead revision handed out in this transaction, 0 = unknown */
-} sqlite_store;
+};
 
-static sqlite_store *
+sqlite_store *
 S(nt_store *st)
 {
     return (sqlite_store *)st;
 }
 
-static nt_err
-db_error(sqlite_store *s, nt_diag *d, const char *what)
+sqlite3 *
+nt_sq_db(sqlite_store *s)
+{
+    return s->db;
+}
+
+sqlite3_stmt *
+nt_sq_xstmt(sqlite_store *s, int slot, const char *text, nt_diag *d)
+{
+    if (!s->xstmt[slot]) {
+        if (sqlite3_prepare_v3(s->db, text, -1, SQLITE_PREPARE_PERSISTENT, &s->xstmt[slot],
+                               NULL) != SQLITE_OK) {
+            nt_sq_error(s, d, "preparing a query");
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(s->xstmt[slot]);
+        sqlite3_clear_bindings(s->xstmt[slot]);
+    }
+    return s->xstmt[slot];
+}
+
+nt_err
+nt_sq_error(sqlite_store *s, nt_diag *d, const char *what)
 {
     int code = sqlite3_errcode(s->db);
     nt_err err = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? NT_EBUSY : NT_ESTORE;
@@ -338,7 +410,7 @@ stmt(sqlite_store *s, int q, nt_diag *d)
     if (!s->stmt[q]) {
         if (sqlite3_prepare_v3(s->db, sql[q], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[q], NULL) !=
             SQLITE_OK) {
-            db_error(s, d, "preparing a query");
+            nt_sq_error(s, d, "preparing a query");
             return NULL;
         }
     } else {
@@ -348,8 +420,8 @@ stmt(sqlite_store *s, int q, nt_diag *d)
     return s->stmt[q];
 }
 
-static void
-bind_text(sqlite3_stmt *q, int i, const char *v)
+void
+nt_sq_bind_text(sqlite3_stmt *q, int i, const char *v)
 {
     if (v)
         sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
@@ -357,20 +429,20 @@ bind_text(sqlite3_stmt *q, int i, const char *v)
         sqlite3_bind_null(q, i);
 }
 
-static char *
-col_dup(sqlite3_stmt *q, int i)
+char *
+nt_sq_col_dup(sqlite3_stmt *q, int i)
 {
     const unsigned char *v = sqlite3_column_text(q, i);
     return v ? strdup((const char *)v) : NULL;
 }
 
-static nt_err
-exec(sqlite_store *s, const char *text, nt_diag *d)
+nt_err
+nt_sq_exec(sqlite_store *s, const char *text, nt_diag *d)
 {
     char *msg = NULL;
 
     if (sqlite3_exec(s->db, text, NULL, NULL, &msg) != SQLITE_OK) {
-        nt_err err = db_error(s, d, msg ? msg : "executing");
+        nt_err err = nt_sq_error(s, d, msg ? msg : "executing");
         sqlite3_free(msg);
         return err;
     }
@@ -386,7 +458,7 @@ step_done(sqlite_store *s, int q, nt_diag *d, const char *what)
     if (!st)
         return NT_ESTORE;
     if (sqlite3_step(st) != SQLITE_DONE)
-        return db_error(s, d, what);
+        return nt_sq_error(s, d, what);
     sqlite3_reset(st);
     return NT_OK;
 }
@@ -409,7 +481,7 @@ next_rev(sqlite_store *s, int64_t *rev, nt_diag *d)
     if (!(q = stmt(s, Q_MAX_REV, d)))
         return NT_ESTORE;
     if (sqlite3_step(q) != SQLITE_ROW)
-        return db_error(s, d, "reading the lead revision");
+        return nt_sq_error(s, d, "reading the lead revision");
     *rev = sqlite3_column_int64(q, 0) + 1;
     sqlite3_reset(q);
     s->last_rev = s->in_tx ? *rev : 0;
@@ -491,6 +563,8 @@ s_close(nt_store *st)
 
     for (int i = 0; i < NQ; i++)
         sqlite3_finalize(s->stmt[i]);
+    for (int i = 0; i < NT_SQ_XSLOTS; i++)
+        sqlite3_finalize(s->xstmt[i]);
     sqlite3_close(s->db);
     free(s);
 }
@@ -498,7 +572,7 @@ s_close(nt_store *st)
 static nt_err
 s_begin(nt_store *st, nt_diag *d)
 {
-    nt_err err = exec(S(st), "BEGIN IMMEDIATE", d);
+    nt_err err = nt_sq_exec(S(st), "BEGIN IMMEDIATE", d);
 
     S(st)->last_rev = 0;
     S(st)->in_tx = err == NT_OK;
@@ -508,7 +582,7 @@ s_begin(nt_store *st, nt_diag *d)
 static nt_err
 s_commit(nt_store *st, nt_diag *d)
 {
-    nt_err err = exec(S(st), "COMMIT", d);
+    nt_err err = nt_sq_exec(S(st), "COMMIT", d);
 
     S(st)->last_rev = 0;
     S(st)->in_tx = sqlite3_get_autocommit(S(st)->db) == 0;
@@ -522,7 +596,7 @@ s_rollback(nt_store *st)
     S(st)->in_tx = 0;
     if (sqlite3_get_autocommit(S(st)->db))
         return NT_OK;
-    return exec(S(st), "ROLLBACK", NULL);
+    return nt_sq_exec(S(st), "ROLLBACK", NULL);
 }
 
 static nt_err
@@ -533,9 +607,9 @@ s_integrity(nt_store *st, nt_diag *d)
     nt_err err = NT_OK;
 
     if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
-        return db_error(s, d, "integrity check");
+        return nt_sq_error(s, d, "integrity check");
     if (sqlite3_step(q) != SQLITE_ROW)
-        err = db_error(s, d, "integrity check");
+        err = nt_sq_error(s, d, "integrity check");
     else if (strcmp((const char *)sqlite3_column_text(q, 0), "ok") != 0)
         err = nt_diag_set(d, NT_ESTORE, s->path, 0, 0, "integrity check failed: %s",
                           sqlite3_column_text(q, 0));
@@ -553,26 +627,26 @@ add_event(sqlite_store *s, int64_t lead_id, int64_t at, const char *kind, const 
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, lead_id);
     sqlite3_bind_int64(q, 2, at);
-    bind_text(q, 3, kind);
-    bind_text(q, 4, detail);
+    nt_sq_bind_text(q, 3, kind);
+    nt_sq_bind_text(q, 4, detail);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "recording an event");
+        return nt_sq_error(s, d, "recording an event");
     return NT_OK;
 }
 
 static void
 bind_lead_values(sqlite3_stmt *q, const nt_lead *l, const char *fields)
 {
-    bind_text(q, 2, l->stage);
-    bind_text(q, 3, l->timezone);
-    bind_text(q, 4, l->first_name);
-    bind_text(q, 5, l->last_name);
-    bind_text(q, 6, l->company);
-    bind_text(q, 7, l->title);
-    bind_text(q, 8, l->phone);
-    bind_text(q, 9, l->owner);
-    bind_text(q, 10, l->source);
-    bind_text(q, 11, fields);
+    nt_sq_bind_text(q, 2, l->stage);
+    nt_sq_bind_text(q, 3, l->timezone);
+    nt_sq_bind_text(q, 4, l->first_name);
+    nt_sq_bind_text(q, 5, l->last_name);
+    nt_sq_bind_text(q, 6, l->company);
+    nt_sq_bind_text(q, 7, l->title);
+    nt_sq_bind_text(q, 8, l->phone);
+    nt_sq_bind_text(q, 9, l->owner);
+    nt_sq_bind_text(q, 10, l->source);
+    nt_sq_bind_text(q, 11, fields);
 }
 
 static nt_err
@@ -595,14 +669,14 @@ insert_lead(sqlite_store *s, nt_lead *l, const char *default_stage, int64_t now,
         free(fields);
         return err;
     }
-    bind_text(q, 1, l->email);
+    nt_sq_bind_text(q, 1, l->email);
     bind_lead_values(q, l, fields);
     if (!l->stage)
-        bind_text(q, 2, default_stage);
+        nt_sq_bind_text(q, 2, default_stage);
     sqlite3_bind_int64(q, 12, now);
     sqlite3_bind_int64(q, 13, rev);
     if (sqlite3_step(q) != SQLITE_DONE)
-        err = db_error(s, d, "adding a lead");
+        err = nt_sq_error(s, d, "adding a lead");
     sqlite3_reset(q);
     free(fields);
     if (err)
@@ -682,7 +756,7 @@ update_lead(sqlite_store *s, nt_lead *old, const nt_lead *in, int64_t now, nt_di
     sqlite3_bind_int64(q, 13, old->stage_changed_at);
     sqlite3_bind_int64(q, 14, rev);
     if (sqlite3_step(q) != SQLITE_DONE) {
-        err = db_error(s, d, "updating a lead");
+        err = nt_sq_error(s, d, "updating a lead");
         goto out;
     }
     detail = json_dumps(changed, JSON_COMPACT);
@@ -709,7 +783,7 @@ s_lead_get(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d
     if (!q)
         return NT_ESTORE;
     if (email)
-        bind_text(q, 1, email);
+        nt_sq_bind_text(q, 1, email);
     else
         sqlite3_bind_int64(q, 1, id);
     rc = sqlite3_step(q);
@@ -720,7 +794,7 @@ s_lead_get(nt_store *st, int64_t id, const char *email, nt_lead *out, nt_diag *d
         return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "no lead with id %lld", (long long)id);
     }
     if (rc != SQLITE_ROW)
-        return db_error(s, d, "reading a lead");
+        return nt_sq_error(s, d, "reading a lead");
     err = read_lead(q, out);
     sqlite3_reset(q);
     return err;
@@ -747,7 +821,7 @@ s_lead_upsert(nt_store *st, nt_lead *lead, const char *default_stage, int64_t no
     if (err == NT_ENOTFOUND)
         return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "a new lead needs a stage");
     if (err != NT_OK)
-        return db_error(s, d, "looking up a lead");
+        return nt_sq_error(s, d, "looking up a lead");
     *created = 0;
     lead->id = old.id;
     /* An update writes the row and its events: all or nothing. */
@@ -781,7 +855,7 @@ iterate(sqlite_store *s, sqlite3_stmt *q, row_fn row, void *ctx, const char *wha
         if (row(ctx, q, &err) || err != NT_OK)
             break;
     if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = db_error(s, d, what);
+        err = nt_sq_error(s, d, what);
     sqlite3_reset(q);
     return err;
 }
@@ -825,7 +899,7 @@ s_lead_list(nt_store *st, const nt_lead_filter *f, nt_lead_cb cb, void *ctx, nt_
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, f ? f->stage : NULL);
+    nt_sq_bind_text(q, 1, f ? f->stage : NULL);
     sqlite3_bind_int64(q, 2, f ? f->after_id : 0);
     sqlite3_bind_int64(q, 3, f && f->limit > 0 ? f->limit : -1);
     return iterate_leads(s, q, cb, ctx, NULL, d);
@@ -859,11 +933,11 @@ set_stage(sqlite_store *s, const nt_lead *old, const char *stage, int64_t now, n
     if (!(q = stmt(s, Q_LEAD_STAGE, d)))
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, old->id);
-    bind_text(q, 2, stage);
+    nt_sq_bind_text(q, 2, stage);
     sqlite3_bind_int64(q, 3, now);
     sqlite3_bind_int64(q, 4, rev);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "changing the stage");
+        return nt_sq_error(s, d, "changing the stage");
     sqlite3_reset(q);
     return stage_event(s, old->id, old->stage, stage, now, d);
 }
@@ -899,7 +973,7 @@ s_lead_count(nt_store *st, int64_t *out, nt_diag *d)
     if (!q)
         return NT_ESTORE;
     if (sqlite3_step(q) != SQLITE_ROW)
-        return db_error(s, d, "counting leads");
+        return nt_sq_error(s, d, "counting leads");
     *out = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
     return NT_OK;
@@ -934,7 +1008,7 @@ s_event_list(nt_store *st, int64_t lead_id, nt_event_cb cb, void *ctx, nt_diag *
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(s, d, "reading events");
+        return nt_sq_error(s, d, "reading events");
     sqlite3_reset(q);
     return NT_OK;
 }
@@ -948,14 +1022,14 @@ s_suppressed(nt_store *st, const char *email, char *reason, size_t reasonsz, int
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, email);
+    nt_sq_bind_text(q, 1, email);
     rc = sqlite3_step(q);
     *is = rc == SQLITE_ROW;
     if (*is && reason && reasonsz)
         snprintf(reason, reasonsz, "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(s, d, "checking the suppression list");
+        return nt_sq_error(s, d, "checking the suppression list");
     return NT_OK;
 }
 
@@ -967,11 +1041,11 @@ s_suppress(nt_store *st, const char *email, const char *reason, int64_t at, nt_d
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, email);
-    bind_text(q, 2, reason);
+    nt_sq_bind_text(q, 1, email);
+    nt_sq_bind_text(q, 2, reason);
     sqlite3_bind_int64(q, 3, at);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "suppressing an address");
+        return nt_sq_error(s, d, "suppressing an address");
     return NT_OK;
 }
 
@@ -984,12 +1058,12 @@ s_watermark_get(nt_store *st, const char *campaign, int64_t *rev, nt_diag *d)
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, campaign);
+    nt_sq_bind_text(q, 1, campaign);
     rc = sqlite3_step(q);
     *rev = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
     sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(s, d, "reading a campaign");
+        return nt_sq_error(s, d, "reading a campaign");
     return NT_OK;
 }
 
@@ -1001,10 +1075,10 @@ s_watermark_set(nt_store *st, const char *campaign, int64_t rev, nt_diag *d)
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, campaign);
+    nt_sq_bind_text(q, 1, campaign);
     sqlite3_bind_int64(q, 2, rev);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "recording a campaign");
+        return nt_sq_error(s, d, "recording a campaign");
     return NT_OK;
 }
 
@@ -1031,16 +1105,16 @@ read_enrollment(sqlite3_stmt *q, nt_enrollment *e)
     memset(e, 0, sizeof(*e));
     e->id = sqlite3_column_int64(q, 0);
     e->lead_id = sqlite3_column_int64(q, 1);
-    e->campaign = col_dup(q, 2);
-    e->version = col_dup(q, 3);
+    e->campaign = nt_sq_col_dup(q, 2);
+    e->version = nt_sq_col_dup(q, 3);
     e->state = state_from((const char *)sqlite3_column_text(q, 4));
     e->step = sqlite3_column_int(q, 5);
-    e->last_step_id = col_dup(q, 6);
+    e->last_step_id = nt_sq_col_dup(q, 6);
     e->enrolled_at = sqlite3_column_int64(q, 7);
     e->last_sent_at = sqlite3_column_int64(q, 8);
     e->due_at = sqlite3_column_int64(q, 9);
     e->next_at = sqlite3_column_int64(q, 10);
-    e->exit_reason = col_dup(q, 11);
+    e->exit_reason = nt_sq_col_dup(q, 11);
     if (!e->campaign || !e->version) {
         nt_enrollment_release(e);
         return NT_ENOMEM;
@@ -1057,18 +1131,18 @@ s_enrollment_add(nt_store *st, nt_enrollment *e, int *added, nt_diag *d)
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, e->lead_id);
-    bind_text(q, 2, e->campaign);
-    bind_text(q, 3, e->version);
-    bind_text(q, 4, nt_enroll_state_name(e->state));
+    nt_sq_bind_text(q, 2, e->campaign);
+    nt_sq_bind_text(q, 3, e->version);
+    nt_sq_bind_text(q, 4, nt_enroll_state_name(e->state));
     sqlite3_bind_int(q, 5, e->step);
-    bind_text(q, 6, e->last_step_id);
+    nt_sq_bind_text(q, 6, e->last_step_id);
     sqlite3_bind_int64(q, 7, e->enrolled_at);
     sqlite3_bind_int64(q, 8, e->last_sent_at);
     sqlite3_bind_int64(q, 9, e->due_at);
     sqlite3_bind_int64(q, 10, e->next_at);
-    bind_text(q, 11, e->exit_reason);
+    nt_sq_bind_text(q, 11, e->exit_reason);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "enrolling a lead");
+        return nt_sq_error(s, d, "enrolling a lead");
     *added = sqlite3_changes(s->db) > 0;
     if (*added)
         e->id = sqlite3_last_insert_rowid(s->db);
@@ -1084,16 +1158,16 @@ s_enrollment_update(nt_store *st, const nt_enrollment *e, nt_diag *d)
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, e->id);
-    bind_text(q, 2, e->version);
-    bind_text(q, 3, nt_enroll_state_name(e->state));
+    nt_sq_bind_text(q, 2, e->version);
+    nt_sq_bind_text(q, 3, nt_enroll_state_name(e->state));
     sqlite3_bind_int(q, 4, e->step);
-    bind_text(q, 5, e->last_step_id);
+    nt_sq_bind_text(q, 5, e->last_step_id);
     sqlite3_bind_int64(q, 6, e->last_sent_at);
     sqlite3_bind_int64(q, 7, e->due_at);
     sqlite3_bind_int64(q, 8, e->next_at);
-    bind_text(q, 9, e->exit_reason);
+    nt_sq_bind_text(q, 9, e->exit_reason);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "updating an enrollment");
+        return nt_sq_error(s, d, "updating an enrollment");
     return NT_OK;
 }
 
@@ -1109,14 +1183,14 @@ s_enrollment_get(nt_store *st, int64_t lead_id, const char *campaign, nt_enrollm
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, lead_id);
-    bind_text(q, 2, campaign);
+    nt_sq_bind_text(q, 2, campaign);
     rc = sqlite3_step(q);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(q);
         return NT_ENOTFOUND;
     }
     if (rc != SQLITE_ROW)
-        return db_error(s, d, "reading an enrollment");
+        return nt_sq_error(s, d, "reading an enrollment");
     err = read_enrollment(q, out);
     sqlite3_reset(q);
     return err;
@@ -1161,7 +1235,7 @@ s_enrollment_due(nt_store *st, const char *campaign, int64_t until, int64_t limi
     sqlite3_bind_int64(q, 1, until);
     sqlite3_bind_int64(q, 2, limit > 0 ? limit : -1);
     if (campaign)
-        bind_text(q, 3, campaign);
+        nt_sq_bind_text(q, 3, campaign);
     return iterate_enrollments(s, q, cb, ctx, d);
 }
 
@@ -1188,13 +1262,13 @@ s_step_sent(nt_store *st, int64_t lead_id, const char *campaign, const char *ste
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, lead_id);
-    bind_text(q, 2, campaign);
-    bind_text(q, 3, step_id);
+    nt_sq_bind_text(q, 2, campaign);
+    nt_sq_bind_text(q, 3, step_id);
     rc = sqlite3_step(q);
     *sent = rc == SQLITE_ROW;
     sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(s, d, "reading sends");
+        return nt_sq_error(s, d, "reading sends");
     return NT_OK;
 }
 
@@ -1208,10 +1282,10 @@ s_enrollment_exit_all(nt_store *st, int64_t lead_id, const char *reason, int64_t
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, lead_id);
-    bind_text(q, 2, reason);
+    nt_sq_bind_text(q, 2, reason);
     sqlite3_bind_int64(q, 3, NT_NEVER);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "ending enrollments");
+        return nt_sq_error(s, d, "ending enrollments");
     return NT_OK;
 }
 
@@ -1224,15 +1298,15 @@ s_send_claim(nt_store *st, nt_send *snd, int *claimed, nt_diag *d)
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, snd->lead_id);
-    bind_text(q, 2, snd->campaign);
-    bind_text(q, 3, snd->version);
-    bind_text(q, 4, snd->step_id);
+    nt_sq_bind_text(q, 2, snd->campaign);
+    nt_sq_bind_text(q, 3, snd->version);
+    nt_sq_bind_text(q, 4, snd->step_id);
     sqlite3_bind_int(q, 5, snd->step);
-    bind_text(q, 6, snd->sender);
-    bind_text(q, 7, snd->email);
+    nt_sq_bind_text(q, 6, snd->sender);
+    nt_sq_bind_text(q, 7, snd->email);
     sqlite3_bind_int64(q, 8, snd->created_at);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "claiming a send");
+        return nt_sq_error(s, d, "claiming a send");
     *claimed = sqlite3_changes(s->db) > 0;
     if (*claimed) {
         snd->id = sqlite3_last_insert_rowid(s->db);
@@ -1253,7 +1327,7 @@ s_send_reclaim(nt_store *st, int64_t id, int64_t now, int *claimed, nt_diag *d)
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, now);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "reclaiming a send");
+        return nt_sq_error(s, d, "reclaiming a send");
     *claimed = sqlite3_changes(s->db) > 0;
     return NT_OK;
 }
@@ -1267,16 +1341,16 @@ s_send_mark(nt_store *st, const nt_send *snd, nt_diag *d)
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, snd->id);
-    bind_text(q, 2, nt_send_state_name(snd->state));
+    nt_sq_bind_text(q, 2, nt_send_state_name(snd->state));
     if (snd->smtp_code)
         sqlite3_bind_int(q, 3, snd->smtp_code);
-    bind_text(q, 4, snd->smtp_text);
-    bind_text(q, 5, snd->message_id);
+    nt_sq_bind_text(q, 4, snd->smtp_text);
+    nt_sq_bind_text(q, 5, snd->message_id);
     sqlite3_bind_int64(q, 6, snd->sent_at);
     sqlite3_bind_int64(q, 7, snd->next_attempt_at);
     sqlite3_bind_int64(q, 8, snd->updated_at);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "recording a send");
+        return nt_sq_error(s, d, "recording a send");
     return NT_OK;
 }
 
@@ -1286,21 +1360,21 @@ read_send(sqlite3_stmt *q, nt_send *snd)
     memset(snd, 0, sizeof(*snd));
     snd->id = sqlite3_column_int64(q, 0);
     snd->lead_id = sqlite3_column_int64(q, 1);
-    snd->campaign = col_dup(q, 2);
-    snd->version = col_dup(q, 3);
-    snd->step_id = col_dup(q, 4);
+    snd->campaign = nt_sq_col_dup(q, 2);
+    snd->version = nt_sq_col_dup(q, 3);
+    snd->step_id = nt_sq_col_dup(q, 4);
     snd->step = sqlite3_column_int(q, 5);
     snd->state = (nt_send_state)nt_send_state_from((const char *)sqlite3_column_text(q, 6));
-    snd->sender = col_dup(q, 7);
-    snd->email = col_dup(q, 8);
+    snd->sender = nt_sq_col_dup(q, 7);
+    snd->email = nt_sq_col_dup(q, 8);
     snd->created_at = sqlite3_column_int64(q, 9);
     snd->updated_at = sqlite3_column_int64(q, 10);
     snd->sent_at = sqlite3_column_int64(q, 11);
     snd->next_attempt_at = sqlite3_column_int64(q, 12);
     snd->attempts = sqlite3_column_int(q, 13);
     snd->smtp_code = sqlite3_column_int(q, 14);
-    snd->smtp_text = col_dup(q, 15);
-    snd->message_id = col_dup(q, 16);
+    snd->smtp_text = nt_sq_col_dup(q, 15);
+    snd->message_id = nt_sq_col_dup(q, 16);
     if (!snd->campaign || !snd->version || !snd->step_id) {
         nt_send_release(snd);
         return NT_ENOMEM;
@@ -1352,7 +1426,7 @@ s_send_get(nt_store *st, int64_t id, nt_send *out, nt_diag *d)
         return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "no send with id %lld", (long long)id);
     }
     if (rc != SQLITE_ROW)
-        return db_error(s, d, "reading a send");
+        return nt_sq_error(s, d, "reading a send");
     err = read_send(q, out);
     sqlite3_reset(q);
     return err;
@@ -1367,7 +1441,7 @@ s_send_list(nt_store *st, int state, int64_t lead_id, int64_t limit, nt_send_cb 
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, state >= 0 ? nt_send_state_name((nt_send_state)state) : NULL);
+    nt_sq_bind_text(q, 1, state >= 0 ? nt_send_state_name((nt_send_state)state) : NULL);
     sqlite3_bind_int64(q, 2, lead_id);
     sqlite3_bind_int64(q, 3, limit > 0 ? limit : -1);
     return iterate_sends(s, q, cb, ctx, d);
@@ -1396,7 +1470,7 @@ s_send_orphans_to_unknown(nt_store *st, int64_t now, int64_t *count, nt_diag *d)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, now);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "recovering claimed sends");
+        return nt_sq_error(s, d, "recovering claimed sends");
     *count = sqlite3_changes(s->db);
     return NT_OK;
 }
@@ -1409,10 +1483,10 @@ s_send_count_since(nt_store *st, const char *sender, int64_t since, int64_t *cou
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, sender);
+    nt_sq_bind_text(q, 1, sender);
     sqlite3_bind_int64(q, 2, since);
     if (sqlite3_step(q) != SQLITE_ROW)
-        return db_error(s, d, "counting sends");
+        return nt_sq_error(s, d, "counting sends");
     *count = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
     return NT_OK;
@@ -1428,9 +1502,9 @@ s_unsuppress(nt_store *st, const char *email, int *was, nt_diag *d)
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, email);
+    nt_sq_bind_text(q, 1, email);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "lifting a suppression");
+        return nt_sq_error(s, d, "lifting a suppression");
     *was = sqlite3_changes(s->db) > 0;
     return NT_OK;
 }
@@ -1444,7 +1518,7 @@ one_int(sqlite_store *s, sqlite3_stmt *q, int64_t *out, const char *what, nt_dia
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
     sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(s, d, what);
+        return nt_sq_error(s, d, what);
     return NT_OK;
 }
 
@@ -1458,7 +1532,7 @@ s_event_count(nt_store *st, int64_t lead_id, const char *kind, int64_t since, in
     if (!q)
         return NT_ESTORE;
     sqlite3_bind_int64(q, 1, lead_id);
-    bind_text(q, 2, kind);
+    nt_sq_bind_text(q, 2, kind);
     sqlite3_bind_int64(q, 3, since);
     return one_int(s, q, count, "counting events", d);
 }
@@ -1475,8 +1549,8 @@ s_inbound_find(nt_store *st, const char *message_id, const char *content_hash,
     if (content_hash) {
         if (!(q = stmt(s, Q_INB_FIND, d)))
             return NT_ESTORE;
-        bind_text(q, 1, content_hash);
-        bind_text(q, 2, message_id);
+        nt_sq_bind_text(q, 1, content_hash);
+        nt_sq_bind_text(q, 2, message_id);
         if ((err = one_int(s, q, id, "looking up a message", d)) != NT_OK || *id)
             return err;
     }
@@ -1484,7 +1558,7 @@ s_inbound_find(nt_store *st, const char *message_id, const char *content_hash,
         return NT_OK;
     if (!(q = stmt(s, Q_INB_FIND_KEY, d)))
         return NT_ESTORE;
-    bind_text(q, 1, source_key);
+    nt_sq_bind_text(q, 1, source_key);
     return one_int(s, q, id, "looking up a message", d);
 }
 
@@ -1492,25 +1566,25 @@ s_inbound_find(nt_store *st, const char *message_id, const char *content_hash,
 static void
 bind_inbound(sqlite3_stmt *q, const nt_inbound *in)
 {
-    bind_text(q, 2, in->source);
-    bind_text(q, 3, in->source_key);
-    bind_text(q, 4, in->message_id);
-    bind_text(q, 5, in->content_hash);
-    bind_text(q, 6, in->from_addr);
-    bind_text(q, 7, in->subject);
-    bind_text(q, 8, in->kind);
-    bind_text(q, 9, in->rule);
-    bind_text(q, 10, in->reason);
-    bind_text(q, 11, in->status);
+    nt_sq_bind_text(q, 2, in->source);
+    nt_sq_bind_text(q, 3, in->source_key);
+    nt_sq_bind_text(q, 4, in->message_id);
+    nt_sq_bind_text(q, 5, in->content_hash);
+    nt_sq_bind_text(q, 6, in->from_addr);
+    nt_sq_bind_text(q, 7, in->subject);
+    nt_sq_bind_text(q, 8, in->kind);
+    nt_sq_bind_text(q, 9, in->rule);
+    nt_sq_bind_text(q, 10, in->reason);
+    nt_sq_bind_text(q, 11, in->status);
     sqlite3_bind_int(q, 12, in->hard);
-    bind_text(q, 13, in->intent);
-    bind_text(q, 14, in->return_date);
-    bind_text(q, 15, in->detail);
+    nt_sq_bind_text(q, 13, in->intent);
+    nt_sq_bind_text(q, 14, in->return_date);
+    nt_sq_bind_text(q, 15, in->detail);
     sqlite3_bind_int64(q, 16, in->lead_id);
     sqlite3_bind_int64(q, 17, in->send_id);
-    bind_text(q, 18, in->attributed_by);
+    nt_sq_bind_text(q, 18, in->attributed_by);
     sqlite3_bind_int(q, 19, in->forged);
-    bind_text(q, 20, in->action);
+    nt_sq_bind_text(q, 20, in->action);
     sqlite3_bind_int64(q, 21, in->classified_at);
 }
 
@@ -1527,7 +1601,7 @@ s_inbound_add(nt_store *st, nt_inbound *in, nt_diag *d)
     sqlite3_bind_int64(q, 1, in->received_at);
     sqlite3_bind_blob64(q, 22, in->raw ? in->raw : "", in->rawlen, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "storing a message");
+        return nt_sq_error(s, d, "storing a message");
     if (sqlite3_changes(s->db) == 0)
         return nt_diag_set(d, NT_EEXIST, s->path, 0, 0, "the message is stored already");
     in->id = sqlite3_last_insert_rowid(s->db);
@@ -1545,7 +1619,7 @@ s_inbound_update(nt_store *st, const nt_inbound *in, nt_diag *d)
     bind_inbound(q, in);
     sqlite3_bind_int64(q, 1, in->id);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "recording a decision");
+        return nt_sq_error(s, d, "recording a decision");
     return NT_OK;
 }
 
@@ -1561,16 +1635,16 @@ read_inbound(sqlite3_stmt *q, nt_inbound *in)
     in->id = sqlite3_column_int64(q, 0);
     in->received_at = sqlite3_column_int64(q, 1);
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-        *strs[i] = col_dup(q, cols[i]);
+        *strs[i] = nt_sq_col_dup(q, cols[i]);
     in->hard = sqlite3_column_int(q, 12);
-    in->intent = col_dup(q, 13);
-    in->return_date = col_dup(q, 14);
-    in->detail = col_dup(q, 15);
+    in->intent = nt_sq_col_dup(q, 13);
+    in->return_date = nt_sq_col_dup(q, 14);
+    in->detail = nt_sq_col_dup(q, 15);
     in->lead_id = sqlite3_column_int64(q, 16);
     in->send_id = sqlite3_column_int64(q, 17);
-    in->attributed_by = col_dup(q, 18);
+    in->attributed_by = nt_sq_col_dup(q, 18);
     in->forged = sqlite3_column_int(q, 19);
-    in->action = col_dup(q, 20);
+    in->action = nt_sq_col_dup(q, 20);
     in->classified_at = sqlite3_column_int64(q, 21);
     if (!in->source || !in->content_hash || !in->kind) {
         nt_inbound_release(in);
@@ -1591,7 +1665,7 @@ load_raw(sqlite_store *s, nt_inbound *in, nt_diag *d)
     sqlite3_bind_int64(q, 1, in->id);
     if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
         sqlite3_reset(q);
-        return db_error(s, d, "reading a message");
+        return nt_sq_error(s, d, "reading a message");
     }
     blob = sqlite3_column_blob(q, 0);
     in->rawlen = (size_t)sqlite3_column_bytes(q, 0);
@@ -1622,7 +1696,7 @@ s_inbound_get(nt_store *st, int64_t id, int with_raw, nt_inbound *out, nt_diag *
         return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "no inbound message %lld", (long long)id);
     }
     if (rc != SQLITE_ROW) {
-        err = db_error(s, d, "reading a message");
+        err = nt_sq_error(s, d, "reading a message");
         sqlite3_reset(q);
         return err;
     }
@@ -1661,7 +1735,7 @@ s_inbound_list(nt_store *st, const nt_inbound_filter *f, nt_inbound_cb cb, void 
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, f->kind);
+    nt_sq_bind_text(q, 1, f->kind);
     sqlite3_bind_int64(q, 2, f->lead_id);
     sqlite3_bind_int64(q, 3, f->after_id);
     sqlite3_bind_int64(q, 4, f->limit > 0 ? f->limit : -1);
@@ -1677,12 +1751,12 @@ s_sender_pause(nt_store *st, const char *sender, int64_t until, const char *reas
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, sender);
+    nt_sq_bind_text(q, 1, sender);
     sqlite3_bind_int64(q, 2, until);
-    bind_text(q, 3, reason);
+    nt_sq_bind_text(q, 3, reason);
     sqlite3_bind_int64(q, 4, at);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "pausing a sender");
+        return nt_sq_error(s, d, "pausing a sender");
     return NT_OK;
 }
 
@@ -1696,7 +1770,7 @@ s_sender_paused(nt_store *st, const char *sender, int64_t now, int64_t *until, c
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, sender);
+    nt_sq_bind_text(q, 1, sender);
     sqlite3_bind_int64(q, 2, now);
     rc = sqlite3_step(q);
     *until = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
@@ -1704,7 +1778,7 @@ s_sender_paused(nt_store *st, const char *sender, int64_t now, int64_t *until, c
         snprintf(reason, reasonsz, "%s", (const char *)sqlite3_column_text(q, 1));
     sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(s, d, "checking a sender's pause");
+        return nt_sq_error(s, d, "checking a sender's pause");
     return NT_OK;
 }
 
@@ -1718,13 +1792,13 @@ s_mailbox_state_get(nt_store *st, const char *mailbox, uint64_t *uidvalidity, ui
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, mailbox);
+    nt_sq_bind_text(q, 1, mailbox);
     rc = sqlite3_step(q);
     *uidvalidity = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
     *last_uid = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 1) : 0;
     sqlite3_reset(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(s, d, "reading a mailbox's state");
+        return nt_sq_error(s, d, "reading a mailbox's state");
     return NT_OK;
 }
 
@@ -1737,11 +1811,11 @@ s_mailbox_state_set(nt_store *st, const char *mailbox, uint64_t uidvalidity, uin
 
     if (!q)
         return NT_ESTORE;
-    bind_text(q, 1, mailbox);
+    nt_sq_bind_text(q, 1, mailbox);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)uidvalidity);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)last_uid);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return db_error(s, d, "recording a mailbox's state");
+        return nt_sq_error(s, d, "recording a mailbox's state");
     return NT_OK;
 }
 
@@ -1790,6 +1864,20 @@ static const nt_store_ops sqlite_ops = {
     .sender_paused = s_sender_paused,
     .mailbox_state_get = s_mailbox_state_get,
     .mailbox_state_set = s_mailbox_state_set,
+    .queue_add = nt_sq_queue_add,
+    .queue_get = nt_sq_queue_get,
+    .queue_open_for_lead = nt_sq_queue_open_for_lead,
+    .queue_list = nt_sq_queue_list,
+    .queue_claim = nt_sq_queue_claim,
+    .queue_update = nt_sq_queue_update,
+    .queue_unescalated = nt_sq_queue_unescalated,
+    .rotation_get = nt_sq_rotation_get,
+    .rotation_set = nt_sq_rotation_set,
+    .outbox_add = nt_sq_outbox_add,
+    .outbox_due = nt_sq_outbox_due,
+    .outbox_mark = nt_sq_outbox_mark,
+    .outbox_list = nt_sq_outbox_list,
+    .report_rows = nt_sq_report_rows,
 };
 
 /* ---- opening and migrating ---- */
@@ -1800,10 +1888,10 @@ user_version(sqlite_store *s, int *v, nt_diag *d)
     sqlite3_stmt *q;
 
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
-        return db_error(s, d, "reading the schema version");
+        return nt_sq_error(s, d, "reading the schema version");
     if (sqlite3_step(q) != SQLITE_ROW) {
         sqlite3_finalize(q);
-        return db_error(s, d, "reading the schema version");
+        return nt_sq_error(s, d, "reading the schema version");
     }
     *v = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
@@ -1825,19 +1913,19 @@ migrate(sqlite_store *s, nt_diag *d)
                            v, (int)NMIGRATIONS);
     while (v < (int)NMIGRATIONS) {
         char pragma[64];
-        if ((err = exec(s, "BEGIN IMMEDIATE", d)) != NT_OK)
+        if ((err = nt_sq_exec(s, "BEGIN IMMEDIATE", d)) != NT_OK)
             return err;
         /* Another process may have migrated while we waited for the lock. */
         if ((err = user_version(s, &v, d)) != NT_OK || v >= (int)NMIGRATIONS) {
-            exec(s, "ROLLBACK", NULL);
+            nt_sq_exec(s, "ROLLBACK", NULL);
             return err;
         }
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-        if ((err = exec(s, migrations[v], d)) != NT_OK || (err = exec(s, pragma, d)) != NT_OK) {
-            exec(s, "ROLLBACK", NULL);
+        if ((err = nt_sq_exec(s, migrations[v], d)) != NT_OK || (err = nt_sq_exec(s, pragma, d)) != NT_OK) {
+            nt_sq_exec(s, "ROLLBACK", NULL);
             return err;
         }
-        if ((err = exec(s, "COMMIT", d)) != NT_OK)
+        if ((err = nt_sq_exec(s, "COMMIT", d)) != NT_OK)
             return err;
         v++;
     }
@@ -1863,15 +1951,15 @@ nt_store_open_sqlite(const char *path, nt_store **out, nt_diag *d)
     }
     sqlite3_busy_timeout(s->db, 15000);
     sqlite3_extended_result_codes(s->db, 1);
-    if ((err = exec(s, "PRAGMA page_size = 16384", d)) != NT_OK ||
-        (err = exec(s, "PRAGMA journal_mode = WAL", d)) != NT_OK ||
-        (err = exec(s, "PRAGMA foreign_keys = ON", d)) != NT_OK ||
-        (err = exec(s, "PRAGMA synchronous = NORMAL", d)) != NT_OK ||
+    if ((err = nt_sq_exec(s, "PRAGMA page_size = 16384", d)) != NT_OK ||
+        (err = nt_sq_exec(s, "PRAGMA journal_mode = WAL", d)) != NT_OK ||
+        (err = nt_sq_exec(s, "PRAGMA foreign_keys = ON", d)) != NT_OK ||
+        (err = nt_sq_exec(s, "PRAGMA synchronous = NORMAL", d)) != NT_OK ||
         /* Savepoint journals in memory, and a page cache that holds a
          * large import's dirty index pages (32 MiB). */
-        (err = exec(s, "PRAGMA temp_store = MEMORY", d)) != NT_OK ||
-        (err = exec(s, "PRAGMA cache_size = -32768", d)) != NT_OK ||
-        (err = exec(s, "PRAGMA wal_autocheckpoint = 8192", d)) != NT_OK ||
+        (err = nt_sq_exec(s, "PRAGMA temp_store = MEMORY", d)) != NT_OK ||
+        (err = nt_sq_exec(s, "PRAGMA cache_size = -32768", d)) != NT_OK ||
+        (err = nt_sq_exec(s, "PRAGMA wal_autocheckpoint = 8192", d)) != NT_OK ||
         (err = migrate(s, d)) != NT_OK)
         goto fail;
     *out = &s->base;

@@ -155,6 +155,90 @@ typedef int (*nt_lead_cb)(void *ctx, const nt_lead *lead);
 typedef int (*nt_event_cb)(void *ctx, const nt_event *ev);
 typedef int (*nt_enrollment_cb)(void *ctx, const nt_enrollment *e);
 
+/* A lead handed to sales (queue.h).  Strings owned by the struct when
+ * filled by the store; nt_qentry_release(). */
+typedef enum nt_qstate {
+    NT_Q_OPEN = 0,  /* waiting for its rep to pull it */
+    NT_Q_CLAIMED,   /* a rep pulled it and is working on it */
+    NT_Q_ACCEPTED,  /* the rep took it on: the lead moved to the accept stage */
+    NT_Q_REJECTED,  /* the rep turned it down, with a reason */
+    NT_Q_RECYCLED,  /* sent back to a nurture campaign */
+} nt_qstate;
+
+typedef struct nt_qentry {
+    int64_t id;
+    int64_t lead_id;
+    nt_qstate state;
+    char *rep;         /* assigned rep, or NULL when there was none to assign */
+    char *assigned_by; /* "owner", "round-robin", or "none" */
+    char *trigger;     /* the rule that handed off, or "threshold" */
+    char *reason;      /* for people: "replied with intent meeting; score 72 >= 50" */
+    double score;
+    int64_t inbound_id; /* the reply that triggered it, or 0 */
+    char *campaign;     /* campaign and step the reply answered, or NULL */
+    char *step_id;
+    char *intent;
+    char *reply_text;  /* the reply's visible text, or NULL */
+    char *context;     /* JSON object: lead fields, score contributions */
+    int64_t created_at;
+    int64_t claimed_at; /* 0 until claimed */
+    char *claimed_by;
+    int64_t escalated_at; /* 0 unless left unclaimed past the SLA */
+    int64_t decided_at;   /* accept, reject or recycle; 0 until then */
+    char *reject_reason;
+    char *note;
+    char *recycle_campaign; /* campaign the lead went back to, or NULL */
+} nt_qentry;
+
+void nt_qentry_release(nt_qentry *e);
+const char *nt_qstate_name(nt_qstate s);
+/* -1 when name is not a state. */
+int nt_qstate_from(const char *name);
+
+typedef int (*nt_qentry_cb)(void *ctx, const nt_qentry *e);
+
+typedef struct nt_queue_filter {
+    int state;           /* nt_qstate, or -1 for any */
+    const char *rep;     /* NULL = any */
+    int64_t lead_id;     /* 0 = any */
+    int64_t since;       /* created at or after; 0 = any */
+    int escalated;       /* 1: only escalated entries */
+    int64_t limit;       /* 0 = no limit */
+} nt_queue_filter;
+
+/* One webhook delivery waiting in (or gone from) the outbox. */
+typedef struct nt_outbox_msg {
+    int64_t id;
+    const char *webhook; /* nt_webhook.name */
+    const char *event;   /* "handoff", "claim", ... */
+    const char *key;     /* idempotency key: the same on every attempt */
+    const char *payload; /* the JSON body */
+    int64_t created_at;
+    int64_t next_attempt_at;
+    int attempts;
+    int64_t delivered_at; /* 0 until delivered */
+    int last_status;      /* HTTP status of the last attempt, 0 when none */
+    const char *last_error;
+} nt_outbox_msg;
+
+typedef int (*nt_outbox_cb)(void *ctx, const nt_outbox_msg *m);
+
+/*
+ * One figure of the shared report: `value` of `metric` for a campaign
+ * (NULL for figures that belong to no campaign) and step (NULL for the
+ * campaign as a whole), with `key` for figures broken down further (a
+ * reject reason, a sender).  Borrowed for the callback.
+ */
+typedef struct nt_report_row {
+    const char *campaign;
+    const char *step_id;
+    const char *metric;
+    const char *key;
+    int64_t value;
+} nt_report_row;
+
+typedef int (*nt_report_cb)(void *ctx, const nt_report_row *row);
+
 typedef struct nt_store_ops {
     const char *name;
     void (*close)(nt_store *st);
@@ -226,6 +310,27 @@ typedef struct nt_store_ops {
                                 uint64_t *last_uid, nt_diag *d);
     nt_err (*mailbox_state_set)(nt_store *st, const char *mailbox, uint64_t uidvalidity,
                                 uint64_t last_uid, nt_diag *d);
+
+    nt_err (*queue_add)(nt_store *st, nt_qentry *e, int *added, nt_diag *d);
+    nt_err (*queue_get)(nt_store *st, int64_t id, nt_qentry *out, nt_diag *d);
+    nt_err (*queue_open_for_lead)(nt_store *st, int64_t lead_id, int64_t *id, nt_diag *d);
+    nt_err (*queue_list)(nt_store *st, const nt_queue_filter *f, nt_qentry_cb cb, void *ctx,
+                         nt_diag *d);
+    nt_err (*queue_claim)(nt_store *st, const char *rep, int64_t now, int64_t *id, nt_diag *d);
+    nt_err (*queue_update)(nt_store *st, const nt_qentry *e, nt_diag *d);
+    nt_err (*queue_unescalated)(nt_store *st, int64_t created_before, nt_qentry_cb cb, void *ctx,
+                                nt_diag *d);
+    nt_err (*rotation_get)(nt_store *st, const char *rep, int64_t *current, nt_diag *d);
+    nt_err (*rotation_set)(nt_store *st, const char *rep, int64_t current, nt_diag *d);
+    nt_err (*outbox_add)(nt_store *st, const nt_outbox_msg *m, int *added, nt_diag *d);
+    nt_err (*outbox_due)(nt_store *st, int64_t now, int64_t limit, nt_outbox_cb cb, void *ctx,
+                         nt_diag *d);
+    nt_err (*outbox_mark)(nt_store *st, int64_t id, int64_t delivered_at, int64_t next_attempt_at,
+                          int status, const char *error, nt_diag *d);
+    nt_err (*outbox_list)(nt_store *st, int pending_only, int64_t limit, nt_outbox_cb cb,
+                          void *ctx, nt_diag *d);
+    nt_err (*report_rows)(nt_store *st, int64_t since, int64_t until, const char *campaign,
+                          nt_report_cb cb, void *ctx, nt_diag *d);
 } nt_store_ops;
 
 /* Every backend's handle starts with this. */
@@ -241,7 +346,7 @@ struct nt_store {
 nt_err nt_store_open_sqlite(const char *path, nt_store **out, nt_diag *d);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define NT_SCHEMA_VERSION 3
+#define NT_SCHEMA_VERSION 4
 
 void nt_store_close(nt_store *st);
 nt_err nt_store_begin(nt_store *st, nt_diag *d);
@@ -384,6 +489,61 @@ nt_err nt_store_mailbox_state_get(nt_store *st, const char *mailbox, uint64_t *u
                                   uint64_t *last_uid, nt_diag *d);
 nt_err nt_store_mailbox_state_set(nt_store *st, const char *mailbox, uint64_t uidvalidity,
                                   uint64_t last_uid, nt_diag *d);
+
+/* ---- the sales queue (queue.h builds on these) ---- */
+
+/*
+ * Add an entry (e->id set) unless the lead already has one open or claimed
+ * (*added = 0, e->id = that entry's id).  The database enforces it, so two
+ * processes handing off the same lead at once add one entry.
+ */
+nt_err nt_store_queue_add(nt_store *st, nt_qentry *e, int *added, nt_diag *d);
+/* out owned by the caller: nt_qentry_release().  NT_ENOTFOUND when absent. */
+nt_err nt_store_queue_get(nt_store *st, int64_t id, nt_qentry *out, nt_diag *d);
+/* The lead's open or claimed entry, or *id = 0. */
+nt_err nt_store_queue_open_for_lead(nt_store *st, int64_t lead_id, int64_t *id, nt_diag *d);
+/* Entries matching f, oldest first. */
+nt_err nt_store_queue_list(nt_store *st, const nt_queue_filter *f, nt_qentry_cb cb, void *ctx,
+                           nt_diag *d);
+/*
+ * Claim, in one statement, the next open entry for `rep`: escalated entries
+ * first (whoever they were assigned to), then the rep's own, oldest first.
+ * *id = 0 when there is none.  Two processes claiming at once never get
+ * the same entry.
+ */
+nt_err nt_store_queue_claim(nt_store *st, const char *rep, int64_t now, int64_t *id, nt_diag *d);
+/* Write e's state, claimed_at/by, escalated_at, decided_at, reject_reason,
+ * note and recycle_campaign. */
+nt_err nt_store_queue_update(nt_store *st, const nt_qentry *e, nt_diag *d);
+/* Open entries created before `created_before` and not yet escalated. */
+nt_err nt_store_queue_unescalated(nt_store *st, int64_t created_before, nt_qentry_cb cb, void *ctx,
+                                  nt_diag *d);
+/* Weighted round-robin state of one rep (0 when never set). */
+nt_err nt_store_rotation_get(nt_store *st, const char *rep, int64_t *current, nt_diag *d);
+nt_err nt_store_rotation_set(nt_store *st, const char *rep, int64_t current, nt_diag *d);
+
+/* ---- the webhook outbox (webhook.h builds on these) ---- */
+
+/* Queue m (id, attempts, delivered_at ignored; next_attempt_at = when to
+ * try first).  *added = 0 when a message with the same key exists. */
+nt_err nt_store_outbox_add(nt_store *st, const nt_outbox_msg *m, int *added, nt_diag *d);
+/* Undelivered messages due at `now`, oldest first, at most limit (0 = all). */
+nt_err nt_store_outbox_due(nt_store *st, int64_t now, int64_t limit, nt_outbox_cb cb, void *ctx,
+                           nt_diag *d);
+/* Record an attempt: delivered (delivered_at > 0) or to be retried at
+ * next_attempt_at; attempts + 1. */
+nt_err nt_store_outbox_mark(nt_store *st, int64_t id, int64_t delivered_at, int64_t next_attempt_at,
+                            int status, const char *error, nt_diag *d);
+/* All messages (or only undelivered ones), newest first. */
+nt_err nt_store_outbox_list(nt_store *st, int pending_only, int64_t limit, nt_outbox_cb cb,
+                            void *ctx, nt_diag *d);
+
+/* ---- the shared report (report.h builds on this) ---- */
+
+/* Every figure of the report for [since, until) (0 = open), of one
+ * campaign or all (NULL). */
+nt_err nt_store_report_rows(nt_store *st, int64_t since, int64_t until, const char *campaign,
+                            nt_report_cb cb, void *ctx, nt_diag *d);
 
 const char *nt_enroll_state_name(nt_enroll_state s);
 
