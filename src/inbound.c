@@ -10,6 +10,7 @@
 
 #include "nurture/attribute.h"
 #include "nurture/buf.h"
+#include "nurture/engage.h"
 #include "nurture/inbound.h"
 #include "nurture/mime.h"
 #include "nurture/tz.h"
@@ -352,6 +353,33 @@ act_away(job *j)
     return lead_event(j, "away", note);
 }
 
+/* Score the lead after its reply and hand it to sales when it qualifies. */
+static nt_err
+hand_off(job *j, const char *text, size_t n)
+{
+    char *excerpt = strndup(text, n);
+    char why[300];
+    int64_t entry;
+    nt_engagement ev = {
+        .kind = "replied",
+        .intent = nt_intent_name(j->cl.intent),
+        .inbound_id = j->row.id,
+        .campaign = j->send.id ? j->send.campaign : NULL,
+        .step_id = j->send.id ? j->send.step_id : NULL,
+        .text = excerpt,
+    };
+    nt_err err;
+
+    if (!excerpt)
+        return NT_ENOMEM;
+    err = nt_engage(j->env->st, j->env->cfg, j->lead.id, &ev, j->env->now, &entry, why,
+                    sizeof(why), j->d);
+    free(excerpt);
+    if (err == NT_OK && entry)
+        say(j, "handed to sales: queue entry %lld (%s)", (long long)entry, why);
+    return err;
+}
+
 static nt_err
 act_reply(job *j)
 {
@@ -379,6 +407,8 @@ act_reply(job *j)
     nt_buf_release(&extra);
     if (err == NT_OK && (err = end_sequences(j, "replied")) == NT_OK)
         say(j, "engaged (intent %s); ended its sequences", nt_intent_name(j->cl.intent));
+    if (err == NT_OK)
+        err = hand_off(j, text, n);
     return err;
 }
 

@@ -84,6 +84,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Subcommands, one file each (cmd_<name>.c). */
 int cmd_init(nt_cli *cli, int argc, char **argv);
 int cmd_lead(nt_cli *cli, int argc, char **argv);
+int cmd_lead_explain(nt_cli *cli, int argc, char **argv); /* `lead explain` */
 int cmd_campaign(nt_cli *cli, int argc, char **argv);
 int cmd_plan(nt_cli *cli, int argc, char **argv);
 int cmd_preview(nt_cli *cli, int argc, char **argv);
@@ -94,6 +95,7 @@ int cmd_doctor(nt_cli *cli, int argc, char **argv);
 int cmd_classify(nt_cli *cli, int argc, char **argv);
 int cmd_ingest(nt_cli *cli, int argc, char **argv);
 int cmd_inbound(nt_cli *cli, int argc, char **argv);
+int cmd_webhooks(nt_cli *cli, int argc, char **argv);
 
 /* Ingest from the configuration's `inbound` mailbox, if there is one (what
  * `nurture run` does first).  0, or the exit code after printing why. */

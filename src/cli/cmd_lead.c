@@ -34,6 +34,7 @@ static const char help_lead[] =
     "       nurture lead list [--stage STAGE] [--limit N] [--json]\n"
     "       nurture lead set-stage EMAIL|ID STAGE [--json]\n"
     "       nurture lead unsuppress EMAIL|ID [--resume] [--json]\n"
+    "       nurture lead explain EMAIL|ID [--now TIME] [--json]\n"
     "\n"
     "add        add a lead, or update the lead with that address\n"
     "import     import leads from a CSV file or JSON lines ('-': standard input)\n"
@@ -42,6 +43,7 @@ static const char help_lead[] =
     "set-stage  move a lead to another stage\n"
     "unsuppress take a lead off the suppression list (undo a bounce or unsubscribe\n"
     "           that was wrong)\n"
+    "explain    the lead's score, rule by rule, its queue entries and its timeline\n"
     "\n"
     "`nurture lead COMMAND --help` says more about each.\n";
 
@@ -1120,6 +1122,7 @@ static const struct sub {
 } subs[] = {
     {"add", cmd_add},   {"import", cmd_import},       {"show", cmd_show},
     {"list", cmd_list}, {"set-stage", cmd_set_stage}, {"unsuppress", cmd_unsuppress},
+    {"explain", cmd_lead_explain},
 };
 
 int
