@@ -170,8 +170,8 @@ describe(nt_buf *b, const nt_engagement *ev, const nt_score_rule *now_rule, doub
 }
 
 nt_err
-nt_engage(nt_store *st, const nt_config *cfg, int64_t lead_id, const nt_engagement *ev,
-          int64_t now, int64_t *entry_id, char *reason, size_t reasonsz, nt_diag *d)
+nt_engage(nt_store *st, const nt_config *cfg, int64_t lead_id, const nt_engagement *ev, int64_t now,
+          int64_t *entry_id, char *reason, size_t reasonsz, nt_diag *d)
 {
     const nt_score_rule *at_once = handoff_rule(&cfg->scoring, ev);
     nt_buf why, ctx;

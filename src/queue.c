@@ -446,8 +446,8 @@ unknown_reason(const nt_config *cfg, const char *reason, nt_diag *d)
 
 nt_err
 nt_queue_reject(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, int64_t id,
-                const char *rep, const char *reason, const char *note, int64_t now,
-                nt_qentry *out, nt_diag *d)
+                const char *rep, const char *reason, const char *note, int64_t now, nt_qentry *out,
+                nt_diag *d)
 {
     const nt_reject_reason *why = reason ? nt_config_reject_reason(cfg, reason) : NULL;
     const nt_campaign *c = NULL;
@@ -497,8 +497,8 @@ nt_queue_recycle(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, 
                  const char *campaign, const char *rep, int64_t now, nt_qentry *out, nt_diag *d)
 {
     const nt_campaign *c = find_campaign(cs, campaign, d);
-    unsigned allowed = 1u << NT_Q_OPEN | 1u << NT_Q_CLAIMED | 1u << NT_Q_ACCEPTED |
-                       1u << NT_Q_REJECTED;
+    unsigned allowed =
+        1u << NT_Q_OPEN | 1u << NT_Q_CLAIMED | 1u << NT_Q_ACCEPTED | 1u << NT_Q_REJECTED;
     nt_qentry e = {0};
     nt_lead l;
     nt_err err;

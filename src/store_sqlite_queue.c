@@ -129,9 +129,8 @@ read_entry(sqlite3_stmt *q, nt_qentry *e)
     e->note = nt_sq_col_dup(q, 20);
     e->recycle_campaign = nt_sq_col_dup(q, 21);
     /* Every NULL-able text column that was set must have been copied. */
-    if ((sqlite3_column_type(q, 3) != SQLITE_NULL && !e->rep) || !e->assigned_by ||
-        !e->trigger || !e->reason ||
-        (sqlite3_column_type(q, 12) != SQLITE_NULL && !e->reply_text) ||
+    if ((sqlite3_column_type(q, 3) != SQLITE_NULL && !e->rep) || !e->assigned_by || !e->trigger ||
+        !e->reason || (sqlite3_column_type(q, 12) != SQLITE_NULL && !e->reply_text) ||
         (sqlite3_column_type(q, 13) != SQLITE_NULL && !e->context)) {
         nt_qentry_release(e);
         return NT_ENOMEM;

@@ -99,9 +99,9 @@ typedef struct nt_score_rule {
     int line;       /* where it is in the config, for messages */
     double points;  /* may be negative */
     /* engagement rules */
-    char *on;           /* event kind it scores: "replied", "clicked", ... */
-    char *intent;       /* only replies with this intent, or NULL = any */
-    int repeat;         /* every matching event counts, not only the first */
+    char *on;            /* event kind it scores: "replied", "clicked", ... */
+    char *intent;        /* only replies with this intent, or NULL = any */
+    int repeat;          /* every matching event counts, not only the first */
     long long half_life; /* seconds after which the points are halved; 0 = never */
     int handoff;         /* a matching event hands the lead off at once */
     /* fit rules */

@@ -19,9 +19,9 @@
 /* The event just recorded on the lead's timeline; strings borrowed, any
  * may be NULL but kind. */
 typedef struct nt_engagement {
-    const char *kind;   /* the event kind: "replied" */
-    const char *intent; /* a reply's intent */
-    int64_t inbound_id; /* the message, or 0 */
+    const char *kind;     /* the event kind: "replied" */
+    const char *intent;   /* a reply's intent */
+    int64_t inbound_id;   /* the message, or 0 */
     const char *campaign; /* campaign and step it answered */
     const char *step_id;
     const char *text; /* a reply's visible text */

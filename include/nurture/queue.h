@@ -39,11 +39,11 @@
 /* Why and with what a lead is handed off; all borrowed, any may be NULL
  * but trigger and reason. */
 typedef struct nt_handoff {
-    const char *trigger;    /* the score rule that handed off, or "threshold" */
-    const char *reason;     /* for the rep: "replied (meeting); score 72 >= 50" */
-    double score;           /* the lead's score at the time */
-    int64_t inbound_id;     /* the reply, or 0 */
-    const char *campaign;   /* campaign and step the reply answered */
+    const char *trigger;  /* the score rule that handed off, or "threshold" */
+    const char *reason;   /* for the rep: "replied (meeting); score 72 >= 50" */
+    double score;         /* the lead's score at the time */
+    int64_t inbound_id;   /* the reply, or 0 */
+    const char *campaign; /* campaign and step the reply answered */
     const char *step_id;
     const char *intent;     /* the reply's intent */
     const char *reply_text; /* its visible text */

@@ -24,7 +24,7 @@
 
 /* One engagement event as scoring sees it; strings borrowed. */
 typedef struct nt_score_event {
-    const char *kind;   /* "replied", "clicked", ... */
+    const char *kind; /* "replied", "clicked", ... */
     int64_t at;
     const char *intent; /* for replies, or NULL */
 } nt_score_event;

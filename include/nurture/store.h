@@ -158,11 +158,11 @@ typedef int (*nt_enrollment_cb)(void *ctx, const nt_enrollment *e);
 /* A lead handed to sales (queue.h).  Strings owned by the struct when
  * filled by the store; nt_qentry_release(). */
 typedef enum nt_qstate {
-    NT_Q_OPEN = 0,  /* waiting for its rep to pull it */
-    NT_Q_CLAIMED,   /* a rep pulled it and is working on it */
-    NT_Q_ACCEPTED,  /* the rep took it on: the lead moved to the accept stage */
-    NT_Q_REJECTED,  /* the rep turned it down, with a reason */
-    NT_Q_RECYCLED,  /* sent back to a nurture campaign */
+    NT_Q_OPEN = 0, /* waiting for its rep to pull it */
+    NT_Q_CLAIMED,  /* a rep pulled it and is working on it */
+    NT_Q_ACCEPTED, /* the rep took it on: the lead moved to the accept stage */
+    NT_Q_REJECTED, /* the rep turned it down, with a reason */
+    NT_Q_RECYCLED, /* sent back to a nurture campaign */
 } nt_qstate;
 
 typedef struct nt_qentry {
@@ -178,8 +178,8 @@ typedef struct nt_qentry {
     char *campaign;     /* campaign and step the reply answered, or NULL */
     char *step_id;
     char *intent;
-    char *reply_text;  /* the reply's visible text, or NULL */
-    char *context;     /* JSON object: lead fields, score contributions */
+    char *reply_text; /* the reply's visible text, or NULL */
+    char *context;    /* JSON object: lead fields, score contributions */
     int64_t created_at;
     int64_t claimed_at; /* 0 until claimed */
     char *claimed_by;
@@ -198,12 +198,12 @@ int nt_qstate_from(const char *name);
 typedef int (*nt_qentry_cb)(void *ctx, const nt_qentry *e);
 
 typedef struct nt_queue_filter {
-    int state;           /* nt_qstate, or -1 for any */
-    const char *rep;     /* NULL = any */
-    int64_t lead_id;     /* 0 = any */
-    int64_t since;       /* created at or after; 0 = any */
-    int escalated;       /* 1: only escalated entries */
-    int64_t limit;       /* 0 = no limit */
+    int state;       /* nt_qstate, or -1 for any */
+    const char *rep; /* NULL = any */
+    int64_t lead_id; /* 0 = any */
+    int64_t since;   /* created at or after; 0 = any */
+    int escalated;   /* 1: only escalated entries */
+    int64_t limit;   /* 0 = no limit */
 } nt_queue_filter;
 
 /* One webhook delivery waiting in (or gone from) the outbox. */
@@ -327,8 +327,8 @@ typedef struct nt_store_ops {
                          nt_diag *d);
     nt_err (*outbox_mark)(nt_store *st, int64_t id, int64_t delivered_at, int64_t next_attempt_at,
                           int status, const char *error, nt_diag *d);
-    nt_err (*outbox_list)(nt_store *st, int pending_only, int64_t limit, nt_outbox_cb cb,
-                          void *ctx, nt_diag *d);
+    nt_err (*outbox_list)(nt_store *st, int pending_only, int64_t limit, nt_outbox_cb cb, void *ctx,
+                          nt_diag *d);
     nt_err (*report_rows)(nt_store *st, int64_t since, int64_t until, const char *campaign,
                           nt_report_cb cb, void *ctx, nt_diag *d);
 } nt_store_ops;

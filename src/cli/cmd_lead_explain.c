@@ -135,7 +135,7 @@ json_rules(nt_buf *b, const nt_config *cfg, const nt_score *sc)
     nt_buf_addf(b, "\"score\":%.2f,\"threshold\":%.2f,\"engaged\":%s,\"rules\":[", sc->total,
                 cfg->scoring.threshold,
                 cfg->scoring.threshold > 0 && sc->total >= cfg->scoring.threshold ? "true"
-                                                                                 : "false");
+                                                                                  : "false");
     for (size_t i = 0; i < sc->nparts; i++) {
         const nt_score_part *p = &sc->parts[i];
         nt_buf_adds(b, i ? ",{\"rule\":" : "{\"rule\":");
