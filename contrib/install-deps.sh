@@ -11,6 +11,7 @@ packages=(
   libesmtp-dev openssl python3-aiosmtpd postfix
   libgmime-3.0-dev libpcre2-dev
   libcurl4-openssl-dev dovecot-imapd dovecot-pop3d
+  chromium
 )
 
 as_root() {

@@ -1,6 +1,7 @@
 /*
- * IMAP and POP3 connections through libcurl (see mailconn.h); the only
- * file that includes <curl/curl.h>.
+ * IMAP and POP3 connections through libcurl (see mailconn.h); with
+ * http_curl.c (webhook POSTs) one of the two files that include
+ * <curl/curl.h>.
  *
  * libcurl does what is hard to get right -- URL parsing, TCP, TLS with
  * certificate checks, STARTTLS, choosing a SASL mechanism and logging in --

@@ -13,8 +13,10 @@
 #include "nurture/buf.h"
 #include "nurture/campaign.h"
 #include "nurture/lock.h"
+#include "nurture/queue.h"
 #include "nurture/run.h"
 #include "nurture/token.h"
+#include "nurture/webhook.h"
 
 #include "banned.h"
 
@@ -27,7 +29,10 @@ static const char help[] =
     "and bounces are read first (as `nurture ingest` does), so that nobody who\n"
     "just replied, bounced or unsubscribed is sent the next step; when the\n"
     "mailbox cannot be read the run still sends, and exits 1.  Campaigns that\n"
-    "fail lint are skipped with their errors; the others still run.\n"
+    "fail lint are skipped with their errors; the others still run.  After\n"
+    "sending, due webhook messages are delivered (as `nurture webhooks deliver`\n"
+    "does); an endpoint that fails is retried by a later run.  Queue entries left\n"
+    "unclaimed past queue.sla are escalated.\n"
     "\n"
     "Options:\n"
     "  --now TIME       the run time (default: now); for tests and catching up\n"
@@ -41,7 +46,8 @@ static const char help[] =
     "\n"
     "Exit codes: 0 done; 1 some sends failed, the server or the mailbox could\n"
     "not be reached, or sends of a crashed run were found (see `nurture sends list --state\n"
-    "unknown`); 75 another run holds the lock; 78 configuration error.\n";
+    "unknown`), or a webhook's secret could not be read; 75 another run holds the lock;\n"
+    "78 configuration error.\n";
 
 typedef struct progress {
     int tty;
@@ -64,7 +70,7 @@ show_progress(void *ctx, const nt_run_stats *s, int64_t total)
 }
 
 static void
-print_summary(const nt_run_stats *s, int64_t now, int json, int dry)
+print_summary(const nt_run_stats *s, const nt_webhook_stats *w, int64_t now, int json, int dry)
 {
     char when[32];
 
@@ -73,12 +79,14 @@ print_summary(const nt_run_stats *s, int64_t now, int json, int dry)
         printf("{\"at\":\"%s\",\"dry_run\":%s,\"enrolled\":%lld,\"due\":%lld,\"retries\":%lld,"
                "\"sent\":%lld,\"deferred\":%lld,\"failed\":%lld,\"suppressed\":%lld,"
                "\"capped\":%lld,\"paused\":%lld,\"skipped\":%lld,\"unknown_found\":%lld,"
-               "\"connection_errors\":%lld}\n",
+               "\"connection_errors\":%lld,\"webhooks\":{\"attempted\":%lld,\"delivered\":%lld,"
+               "\"retrying\":%lld,\"pending\":%lld}}\n",
                when, dry ? "true" : "false", (long long)s->enrolled, (long long)s->due,
                (long long)s->retries, (long long)s->sent, (long long)s->deferred,
                (long long)s->failed, (long long)s->suppressed, (long long)s->capped,
                (long long)s->paused, (long long)s->skipped, (long long)s->orphans,
-               (long long)s->conn_errors);
+               (long long)s->conn_errors, (long long)w->attempted, (long long)w->delivered,
+               (long long)w->retrying, (long long)w->pending);
         return;
     }
     if (dry) {
@@ -97,6 +105,9 @@ print_summary(const nt_run_stats *s, int64_t now, int json, int dry)
     if (s->orphans)
         printf("; %lld unknown from a run that died (nurture sends list --state unknown)",
                (long long)s->orphans);
+    if (w->attempted || w->pending)
+        printf("; webhooks: %lld delivered, %lld to retry, %lld pending", (long long)w->delivered,
+               (long long)w->retrying, (long long)w->pending);
     putchar('\n');
 }
 
@@ -126,6 +137,7 @@ cmd_run(nt_cli *cli, int argc, char **argv)
     };
     nt_run_opts o = {0};
     nt_run_stats stats;
+    nt_webhook_stats hooks = {0, 0, 0, 0};
     nt_campaign_set set;
     nt_token_key key;
     nt_lock lock = {-1};
@@ -135,7 +147,7 @@ cmd_run(nt_cli *cli, int argc, char **argv)
     progress prog = {0, 0};
     size_t failed = 0;
     int json = 0, c, rc, have_now = 0, ingest = 1, ingest_rc = 0;
-    nt_err err;
+    nt_err err, hook_err = NT_OK;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -221,7 +233,23 @@ cmd_run(nt_cli *cli, int argc, char **argv)
         cli_diag(&d);
     else if (stats.conn_errors && d.msg[0])
         cli_diag(&d);
-    print_summary(&stats, o.now, json, o.dry_run);
+    if (err == NT_OK && !o.dry_run) {
+        int64_t escalated = 0;
+        nt_diag_clear(&d);
+        if ((err = nt_queue_escalate(cli->store, &cli->cfg, o.now, &escalated, &d)) != NT_OK)
+            cli_diag(&d);
+        else if (escalated && !json)
+            printf("%lld queue entr%s left unclaimed past the SLA: escalated\n",
+                   (long long)escalated, escalated == 1 ? "y" : "ies");
+    }
+    if (err == NT_OK && !o.dry_run) {
+        /* Endpoint failures are retried later and do not fail the run; a
+         * database error or an unreadable webhook secret does. */
+        nt_diag_clear(&d);
+        if ((hook_err = nt_webhook_deliver(cli->store, &cli->cfg, o.now, 0, &hooks, &d)) != NT_OK)
+            cli_diag(&d);
+    }
+    print_summary(&stats, &hooks, o.now, json, o.dry_run);
     nt_campaign_set_release(&set);
     nt_token_key_release(&key);
     if (pw.data)
@@ -230,6 +258,7 @@ cmd_run(nt_cli *cli, int argc, char **argv)
     nt_lock_release(&lock);
     if (err != NT_OK)
         return cli_exit_for(err);
-    return stats.failed || stats.conn_errors || stats.orphans || ingest_rc ? NT_EXIT_FAIL
-                                                                           : NT_EXIT_OK;
+    return stats.failed || stats.conn_errors || stats.orphans || ingest_rc || hook_err != NT_OK
+               ? NT_EXIT_FAIL
+               : NT_EXIT_OK;
 }

@@ -18,6 +18,9 @@
 #define NT_VERSION "dev"
 #endif
 
+int cmd_queue(nt_cli *cli, int argc, char **argv); /* cmd_queue.c */
+int cmd_report(nt_cli *cli, int argc, char **argv); /* cmd_report.c */
+
 static const struct command {
     const char *name;
     nt_cmd_fn fn;
@@ -33,6 +36,9 @@ static const struct command {
     {"sends", cmd_sends, "list the send records; requeue what a crashed run left unknown"},
     {"ingest", cmd_ingest, "read replies and bounces (mailbox, Maildir, mbox, stdin), act once"},
     {"inbound", cmd_inbound, "list and show what came back; classify it again"},
+    {"report", cmd_report, "the shared funnel report: text, JSON, CSV or one HTML page"},
+    {"queue", cmd_queue, "the sales queue: pull, show, accept or reject engaged leads"},
+    {"webhooks", cmd_webhooks, "deliver due webhook messages, retrying failures; list them"},
     {"doctor", cmd_doctor, "check the configuration, database, SMTP relay and DNS"},
     {"classify", cmd_classify, "say what inbound messages are (bounce, reply...), no database"},
 };
