@@ -39,10 +39,10 @@ const char *const nt_default_stages[] = {
 };
 
 static const char *const top_keys[] = {
-    "database",        "campaigns",     "timezone",     "default_stage", "stages",
-    "lead_fields",     "senders",       "smtp",         "inbound",       "secret",
-    "unsubscribe_url", "bounce_domain", "bounce_local", "rules",         "scoring",
-    "reps",            "queue",         "webhooks",     NULL,
+    "database",     "campaigns", "timezone", "default_stage", "stages",          "lead_fields",
+    "senders",      "smtp",      "inbound",  "secret",        "unsubscribe_url", "bounce_domain",
+    "bounce_local", "rules",     "scoring",  "reps",          "queue",           "webhooks",
+    NULL,
 };
 static const char *const stage_keys[] = {"name", "definition", NULL};
 static const char *const sender_keys[] = {
@@ -111,7 +111,8 @@ nt_cfg_str(nt_cfg_reader *r, const nt_ynode *m, const char *key, int required, c
 }
 
 long long
-nt_cfg_int(nt_cfg_reader *r, const nt_ynode *m, const char *key, long long def, long long min, long long max)
+nt_cfg_int(nt_cfg_reader *r, const nt_ynode *m, const char *key, long long def, long long min,
+           long long max)
 {
     const nt_ynode *n = nt_ymap_get(m, key);
     long long v = def;

@@ -372,8 +372,8 @@ hand_off(job *j, const char *text, size_t n)
 
     if (!excerpt)
         return NT_ENOMEM;
-    err = nt_engage(j->env->st, j->env->cfg, j->lead.id, &ev, j->env->now, &entry, why,
-                    sizeof(why), j->d);
+    err = nt_engage(j->env->st, j->env->cfg, j->lead.id, &ev, j->env->now, &entry, why, sizeof(why),
+                    j->d);
     free(excerpt);
     if (err == NT_OK && entry)
         say(j, "handed to sales: queue entry %lld (%s)", (long long)entry, why);

@@ -121,12 +121,6 @@ add_members(nt_buf *b, const char *name, const char *value, ...)
     va_end(ap);
 }
 
-static nt_err
-begin(nt_store *st, nt_diag *d)
-{
-    return nt_store_begin(st, d);
-}
-
 /* Commit when err is NT_OK, else roll back; returns err or the commit's. */
 static nt_err
 finish(nt_store *st, nt_err err, nt_diag *d)
@@ -215,7 +209,7 @@ nt_queue_pull(nt_store *st, const nt_config *cfg, const char *rep, int64_t now, 
     if (!r)
         return nt_diag_set(d, NT_EINVAL, cfg->path, 0, 0,
                            "'%s' is not a rep in the config: add it under 'reps:'", rep);
-    if ((err = begin(st, d)) != NT_OK)
+    if ((err = nt_store_begin(st, d)) != NT_OK)
         return err;
     nt_lead_init(&l);
     err = nt_store_queue_claim(st, r->name, now, &id, d);
@@ -308,7 +302,7 @@ nt_queue_accept(nt_store *st, const nt_config *cfg, int64_t id, const char *rep,
     if (rep && !nt_config_rep(cfg, rep))
         return nt_diag_set(d, NT_EINVAL, cfg->path, 0, 0,
                            "'%s' is not a rep in the config: add it under 'reps:'", rep);
-    if ((err = begin(st, d)) != NT_OK)
+    if ((err = nt_store_begin(st, d)) != NT_OK)
         return err;
     err = load_for_decision(st, id, 1u << NT_Q_OPEN | 1u << NT_Q_CLAIMED, "accepted", &e, &l, d);
     if (err == NT_OK && (err = set_decider(&e, rep, now)) == NT_OK &&
@@ -465,7 +459,7 @@ nt_queue_reject(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, i
         return NT_EINVAL;
     nt_lead_init(&l);
     nt_buf_init(&extra, 0);
-    if ((err = begin(st, d)) != NT_OK)
+    if ((err = nt_store_begin(st, d)) != NT_OK)
         return err;
     err = load_for_decision(st, id, 1u << NT_Q_OPEN | 1u << NT_Q_CLAIMED, "rejected", &e, &l, d);
     if (err == NT_OK && (err = set_decider(&e, rep, now)) == NT_OK &&
@@ -509,7 +503,7 @@ nt_queue_recycle(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, 
         return nt_diag_set(d, NT_EINVAL, cfg->path, 0, 0,
                            "'%s' is not a rep in the config: add it under 'reps:'", rep);
     nt_lead_init(&l);
-    if ((err = begin(st, d)) != NT_OK)
+    if ((err = nt_store_begin(st, d)) != NT_OK)
         return err;
     err = load_for_decision(st, id, allowed, "recycled", &e, &l, d);
     if (err == NT_OK && (err = set_decider(&e, rep, now)) == NT_OK)
@@ -525,8 +519,9 @@ nt_queue_recycle(nt_store *st, const nt_config *cfg, const nt_campaign_set *cs, 
 
 /* ---- escalation ---- */
 
+/* The ids of the entries past the SLA, read before any is changed. */
 typedef struct late {
-    nt_qentry *v;
+    int64_t *ids;
     size_t n, cap;
     int oom;
 } late;
@@ -538,21 +533,15 @@ collect_late(void *ctx, const nt_qentry *e)
 
     if (x->n == x->cap) {
         size_t cap = x->cap ? 2 * x->cap : 16;
-        nt_qentry *v = realloc(x->v, cap * sizeof(*v));
+        int64_t *v = realloc(x->ids, cap * sizeof(*v));
         if (!v) {
             x->oom = 1;
             return 1;
         }
-        x->v = v;
+        x->ids = v;
         x->cap = cap;
     }
-    memset(&x->v[x->n], 0, sizeof(x->v[0]));
-    if (!(x->v[x->n].rep = e->rep ? strdup(e->rep) : NULL) && e->rep) {
-        x->oom = 1;
-        return 1;
-    }
-    x->v[x->n].id = e->id;
-    x->n++;
+    x->ids[x->n++] = e->id;
     return 0;
 }
 
@@ -587,16 +576,14 @@ nt_queue_escalate(nt_store *st, const nt_config *cfg, int64_t now, int64_t *coun
     *count = 0;
     if (cfg->queue.sla <= 0)
         return NT_OK;
-    if ((err = begin(st, d)) != NT_OK)
+    if ((err = nt_store_begin(st, d)) != NT_OK)
         return err;
     err = nt_store_queue_unescalated(st, now - cfg->queue.sla, collect_late, &x, d);
     if (err == NT_OK && x.oom)
         err = NT_ENOMEM;
     for (size_t i = 0; err == NT_OK && i < x.n; i++)
-        err = escalate_one(st, cfg, x.v[i].id, now, d);
-    for (size_t i = 0; i < x.n; i++)
-        nt_qentry_release(&x.v[i]);
-    free(x.v);
+        err = escalate_one(st, cfg, x.ids[i], now, d);
+    free(x.ids);
     if ((err = finish(st, err, d)) == NT_OK)
         *count = (int64_t)x.n;
     return err;

@@ -29,8 +29,7 @@ static const struct fig_info {
     [NT_RF_ENROLLED] = {"enrolled", "enrolled",
                         "Leads that entered the campaign in the period (once per lead and "
                         "campaign; not counted per step)."},
-    [NT_RF_SENT] = {"sent", "sent",
-                    "Emails the relay accepted, at the time it accepted them."},
+    [NT_RF_SENT] = {"sent", "sent", "Emails the relay accepted, at the time it accepted them."},
     [NT_RF_REACHED] = {"reached", "leads sent to",
                        "Distinct leads among the emails sent (at a step, the same as sent)."},
     [NT_RF_DEFERRED] = {"deferred", "deferred",
@@ -522,7 +521,7 @@ finish(collector *c, const nt_config *cfg)
         sort(cp->f.rejects, cp->f.nrejects, sizeof(nt_report_reason), cmp_reason);
         for (size_t k = 0; k < cp->nsteps; k++)
             sort(cp->steps[k].f.rejects, cp->steps[k].f.nrejects, sizeof(nt_report_reason),
-                  cmp_reason);
+                 cmp_reason);
     }
     if ((err = finish_claims(c)) != NT_OK)
         return err;
@@ -1021,8 +1020,7 @@ json_figs(nt_buf *out, const nt_report_figs *f, int step, nt_buf *tmp)
     for (int i = 0; i < NT_RF_COUNT; i++) {
         if (step && i == NT_RF_ENROLLED)
             continue;
-        nt_buf_addf(out, "%s\"%s\":%lld", first ? "" : ",", fig_info[i].name,
-                    (long long)f->v[i]);
+        nt_buf_addf(out, "%s\"%s\":%lld", first ? "" : ",", fig_info[i].name, (long long)f->v[i]);
         first = 0;
     }
     if (rate < 0)
@@ -1155,8 +1153,8 @@ csv_field(nt_buf *out, const char *s, nt_buf *tmp)
 }
 
 static void
-csv_line(nt_buf *out, const char *level, const char *campaign, const char *step,
-         const char *figure, const char *key, const char *value, nt_buf *tmp)
+csv_line(nt_buf *out, const char *level, const char *campaign, const char *step, const char *figure,
+         const char *key, const char *value, nt_buf *tmp)
 {
     csv_field(out, level, tmp);
     nt_buf_addc(out, ',');
@@ -1357,8 +1355,8 @@ html_funnel(nt_buf *out, const nt_report *r)
         const char *label;
         const char *color;
     } stages[] = {
-        {NT_RF_ENROLLED, "enrolled", "#1c7ed6"},   {NT_RF_REACHED, "sent to", "#228be6"},
-        {NT_RF_REPLIED, "replied", "#339af0"},     {NT_RF_HANDED_OFF, "handed off", "#4dabf7"},
+        {NT_RF_ENROLLED, "enrolled", "#1c7ed6"}, {NT_RF_REACHED, "sent to", "#228be6"},
+        {NT_RF_REPLIED, "replied", "#339af0"},   {NT_RF_HANDED_OFF, "handed off", "#4dabf7"},
         {NT_RF_ACCEPTED, "accepted", "#74c0fc"},
     };
     const size_t n = sizeof(stages) / sizeof(stages[0]);
@@ -1444,8 +1442,7 @@ html_replies(nt_buf *out, const nt_report *r, nt_buf *tmp)
             nt_buf_addf(out, "<text class=\"n\" x=\"%d\" y=\"%d\">%lld</text>", 338 + w, y + 16,
                         (long long)v);
             if (rate >= 0)
-                nt_buf_addf(out,
-                            "<text class=\"p\" x=\"%d\" y=\"%d\">%.1f%% of %lld sent</text>",
+                nt_buf_addf(out, "<text class=\"p\" x=\"%d\" y=\"%d\">%.1f%% of %lld sent</text>",
                             372 + w, y + 16, rate * 100.0, (long long)st->f.v[NT_RF_SENT]);
             nt_buf_addc(out, '\n');
         }
@@ -1478,8 +1475,7 @@ html_senders(nt_buf *out, const nt_report *r, nt_buf *tmp)
             nt_buf_addf(out,
                         "%lld</td><td><span class=\"meter%s\"><span style=\"width:%.0f%%\">"
                         "</span></span>%.0f%%</td></tr>\n",
-                        s->daily_cap, use >= 90.0 ? " hot" : "", use > 100.0 ? 100.0 : use,
-                        use);
+                        s->daily_cap, use >= 90.0 ? " hot" : "", use > 100.0 ? 100.0 : use, use);
         }
     }
     nt_buf_adds(out, "</tbody></table></div>\n");

@@ -413,8 +413,7 @@ nt_store_queue_open_for_lead(nt_store *st, int64_t lead_id, int64_t *id, nt_diag
 }
 
 nt_err
-nt_store_queue_list(nt_store *st, const nt_queue_filter *f, nt_qentry_cb cb, void *ctx,
-                    nt_diag *d)
+nt_store_queue_list(nt_store *st, const nt_queue_filter *f, nt_qentry_cb cb, void *ctx, nt_diag *d)
 {
     return st->ops->queue_list(st, f, cb, ctx, d);
 }

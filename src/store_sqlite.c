@@ -382,8 +382,8 @@ sqlite3_stmt *
 nt_sq_xstmt(sqlite_store *s, int slot, const char *text, nt_diag *d)
 {
     if (!s->xstmt[slot]) {
-        if (sqlite3_prepare_v3(s->db, text, -1, SQLITE_PREPARE_PERSISTENT, &s->xstmt[slot],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, text, -1, SQLITE_PREPARE_PERSISTENT, &s->xstmt[slot], NULL) !=
+            SQLITE_OK) {
             nt_sq_error(s, d, "preparing a query");
             return NULL;
         }
@@ -843,10 +843,9 @@ s_lead_upsert(nt_store *st, nt_lead *lead, const char *default_stage, int64_t no
  * value, calls the caller's callback and releases the value; it returns
  * non-zero to stop and sets *err when the row could not be read.
  */
-typedef int (*row_fn)(void *ctx, sqlite3_stmt *q, nt_err *err);
-
-static nt_err
-iterate(sqlite_store *s, sqlite3_stmt *q, row_fn row, void *ctx, const char *what, nt_diag *d)
+nt_err
+nt_sq_iterate(sqlite_store *s, sqlite3_stmt *q, nt_sq_row_fn row, void *ctx, const char *what,
+              nt_diag *d)
 {
     int rc;
     nt_err err = NT_OK;
@@ -888,7 +887,7 @@ iterate_leads(sqlite_store *s, sqlite3_stmt *q, nt_lead_cb cb, void *ctx, int64_
 {
     lead_rows x = {cb, ctx, max_rev};
 
-    return iterate(s, q, lead_row, &x, "listing leads", d);
+    return nt_sq_iterate(s, q, lead_row, &x, "listing leads", d);
 }
 
 static nt_err
@@ -1220,7 +1219,7 @@ iterate_enrollments(sqlite_store *s, sqlite3_stmt *q, nt_enrollment_cb cb, void 
 {
     enrollment_rows x = {cb, ctx};
 
-    return iterate(s, q, enrollment_row, &x, "reading enrollments", d);
+    return nt_sq_iterate(s, q, enrollment_row, &x, "reading enrollments", d);
 }
 
 static nt_err
@@ -1406,7 +1405,7 @@ iterate_sends(sqlite_store *s, sqlite3_stmt *q, nt_send_cb cb, void *ctx, nt_dia
 {
     send_rows x = {cb, ctx};
 
-    return iterate(s, q, send_row, &x, "reading sends", d);
+    return nt_sq_iterate(s, q, send_row, &x, "reading sends", d);
 }
 
 static nt_err
@@ -1739,7 +1738,7 @@ s_inbound_list(nt_store *st, const nt_inbound_filter *f, nt_inbound_cb cb, void 
     sqlite3_bind_int64(q, 2, f->lead_id);
     sqlite3_bind_int64(q, 3, f->after_id);
     sqlite3_bind_int64(q, 4, f->limit > 0 ? f->limit : -1);
-    return iterate(s, q, inbound_row, &x, "reading messages", d);
+    return nt_sq_iterate(s, q, inbound_row, &x, "reading messages", d);
 }
 
 static nt_err
@@ -1921,7 +1920,8 @@ migrate(sqlite_store *s, nt_diag *d)
             return err;
         }
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-        if ((err = nt_sq_exec(s, migrations[v], d)) != NT_OK || (err = nt_sq_exec(s, pragma, d)) != NT_OK) {
+        if ((err = nt_sq_exec(s, migrations[v], d)) != NT_OK ||
+            (err = nt_sq_exec(s, pragma, d)) != NT_OK) {
             nt_sq_exec(s, "ROLLBACK", NULL);
             return err;
         }

@@ -33,6 +33,14 @@ void nt_sq_bind_text(sqlite3_stmt *q, int i, const char *v);
 char *nt_sq_col_dup(sqlite3_stmt *q, int i);
 nt_err nt_sq_exec(sqlite_store *s, const char *text, nt_diag *d);
 
+/* One row of a statement being stepped: non-zero stops; *err set (and
+ * non-zero returned) when the row cannot be read. */
+typedef int (*nt_sq_row_fn)(void *ctx, sqlite3_stmt *q, nt_err *err);
+/* Step q (bound) to the end or until row() stops, then reset it.  A step
+ * error becomes nt_sq_error(s, d, what). */
+nt_err nt_sq_iterate(sqlite_store *s, sqlite3_stmt *q, nt_sq_row_fn row, void *ctx,
+                     const char *what, nt_diag *d);
+
 /* store_sqlite_queue.c */
 nt_err nt_sq_queue_add(nt_store *st, nt_qentry *e, int *added, nt_diag *d);
 nt_err nt_sq_queue_get(nt_store *st, int64_t id, nt_qentry *out, nt_diag *d);

@@ -217,26 +217,32 @@ nt_sq_queue_open_for_lead(nt_store *st, int64_t lead_id, int64_t *id, nt_diag *d
     return NT_OK;
 }
 
+typedef struct entry_rows {
+    nt_qentry_cb cb;
+    void *ctx;
+} entry_rows;
+
+static int
+entry_row(void *vctx, sqlite3_stmt *q, nt_err *err)
+{
+    entry_rows *x = vctx;
+    nt_qentry e;
+    int stop;
+
+    if ((*err = read_entry(q, &e)) != NT_OK)
+        return 1;
+    stop = x->cb(x->ctx, &e);
+    nt_qentry_release(&e);
+    return stop;
+}
+
 /* Run q (bound) and hand each row to cb as an entry. */
 static nt_err
 each_entry(sqlite_store *s, sqlite3_stmt *q, nt_qentry_cb cb, void *ctx, nt_diag *d)
 {
-    nt_err err = NT_OK;
-    int rc;
+    entry_rows x = {cb, ctx};
 
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        nt_qentry e;
-        if ((err = read_entry(q, &e)) != NT_OK)
-            break;
-        rc = cb(ctx, &e);
-        nt_qentry_release(&e);
-        if (rc)
-            break;
-    }
-    if (err == NT_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = nt_sq_error(s, d, "reading the queue");
-    sqlite3_reset(q);
-    return err;
+    return nt_sq_iterate(s, q, entry_row, &x, "reading the queue", d);
 }
 
 nt_err
@@ -374,39 +380,42 @@ nt_sq_outbox_add(nt_store *st, const nt_outbox_msg *m, int *added, nt_diag *d)
     return NT_OK;
 }
 
+typedef struct msg_rows {
+    nt_outbox_cb cb;
+    void *ctx;
+} msg_rows;
+
+static int
+msg_row(void *vctx, sqlite3_stmt *q, nt_err *err)
+{
+    msg_rows *x = vctx;
+    nt_outbox_msg m = {
+        .id = col_i64(q, 0),
+        .webhook = (const char *)sqlite3_column_text(q, 1),
+        .event = (const char *)sqlite3_column_text(q, 2),
+        .key = (const char *)sqlite3_column_text(q, 3),
+        .payload = (const char *)sqlite3_column_text(q, 4),
+        .created_at = col_i64(q, 5),
+        .next_attempt_at = col_i64(q, 6),
+        .attempts = sqlite3_column_int(q, 7),
+        .delivered_at = col_i64(q, 8),
+        .last_status = sqlite3_column_int(q, 9),
+        .last_error = (const char *)sqlite3_column_text(q, 10),
+    };
+
+    if (!m.webhook || !m.event || !m.key || !m.payload) {
+        *err = NT_ENOMEM;
+        return 1;
+    }
+    return x->cb(x->ctx, &m);
+}
+
 static nt_err
 each_msg(sqlite_store *s, sqlite3_stmt *q, nt_outbox_cb cb, void *ctx, nt_diag *d)
 {
-    int rc;
+    msg_rows x = {cb, ctx};
 
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        nt_outbox_msg m = {
-            .id = col_i64(q, 0),
-            .webhook = (const char *)sqlite3_column_text(q, 1),
-            .event = (const char *)sqlite3_column_text(q, 2),
-            .key = (const char *)sqlite3_column_text(q, 3),
-            .payload = (const char *)sqlite3_column_text(q, 4),
-            .created_at = col_i64(q, 5),
-            .next_attempt_at = col_i64(q, 6),
-            .attempts = sqlite3_column_int(q, 7),
-            .delivered_at = col_i64(q, 8),
-            .last_status = sqlite3_column_int(q, 9),
-            .last_error = (const char *)sqlite3_column_text(q, 10),
-        };
-        if (!m.webhook || !m.event || !m.key || !m.payload) {
-            sqlite3_reset(q);
-            return NT_ENOMEM;
-        }
-        if (cb(ctx, &m))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        nt_err err = nt_sq_error(s, d, "reading the webhook outbox");
-        sqlite3_reset(q);
-        return err;
-    }
-    sqlite3_reset(q);
-    return NT_OK;
+    return nt_sq_iterate(s, q, msg_row, &x, "reading the webhook outbox", d);
 }
 
 nt_err

@@ -52,75 +52,107 @@ _Static_assert((int)R_END <= (int)NT_SQ_XSLOTS, "report statements overflow thei
 
 static const char *const sql[] = {
     /* leads enrolled (an enrollment is one lead in one campaign) */
-    [R_ENROLLED - NT_SQ_X_REPORT] =
-        "SELECT " LEVEL_COLS("campaign", "NULL") ", count(DISTINCT lead_id) "
-        "FROM enrollments WHERE " IN("enrolled_at") " AND (?3 IS NULL OR campaign = ?3) "
-        "GROUP BY 1, 2",
+    [R_ENROLLED - NT_SQ_X_REPORT] = "SELECT " LEVEL_COLS(
+        "campaign",
+        "NULL") ", count(DISTINCT lead_id) "
+                "FROM enrollments WHERE " IN("enrolled_at") " AND (?3 IS NULL OR campaign = ?3) "
+                                                            "GROUP BY 1, 2",
     /* a send counts once, in its state now, at the time of its outcome:
      * sent_at for a sent one, its last attempt for the others; claimed
      * (in flight) ones are left out */
-    [R_SENDS - NT_SQ_X_REPORT] =
-        "SELECT " LEVEL_COLS("campaign", "step_id") ", "
-        "count(CASE WHEN state = 'sent' THEN 1 END), "
-        "count(DISTINCT CASE WHEN state = 'sent' THEN lead_id END), "
-        "count(CASE WHEN state = 'deferred' THEN 1 END), "
-        "count(CASE WHEN state = 'failed' THEN 1 END), "
-        "count(CASE WHEN state = 'unknown' THEN 1 END) "
-        "FROM sends WHERE state <> 'claimed' AND (?3 IS NULL OR campaign = ?3) "
-        "AND " IN("CASE WHEN state = 'sent' AND sent_at > 0 THEN sent_at ELSE updated_at END")
-        " GROUP BY 1, 2",
+    [R_SENDS - NT_SQ_X_REPORT] = "SELECT " LEVEL_COLS(
+        "campaign",
+        "step_id") ", "
+                   "count(CASE WHEN state = 'sent' THEN 1 END), "
+                   "count(DISTINCT CASE WHEN state = 'sent' THEN lead_id END), "
+                   "count(CASE WHEN state = 'deferred' THEN 1 END), "
+                   "count(CASE WHEN state = 'failed' THEN 1 END), "
+                   "count(CASE WHEN state = 'unknown' THEN 1 END) "
+                   "FROM sends WHERE state <> 'claimed' AND (?3 IS NULL OR campaign = ?3) "
+                   "AND " IN("CASE WHEN state = 'sent' AND sent_at > 0 THEN sent_at ELSE "
+                             "updated_at END") " GROUP BY 1, 2",
     /* what came back, by its current classification, attributed through
      * its send to a step; each message falls in at most one column; leads
      * are counted once per column and group */
-    [R_INBOUND - NT_SQ_X_REPORT] =
-        "SELECT " LEVEL_COLS("s.campaign", "s.step_id") ", "
-        "count(DISTINCT CASE WHEN i.kind = 'bounce' AND i.hard <> 0 "
-        "  AND coalesce(i.reason, '') NOT IN ('policy', 'spam') THEN l.id END), "
-        "count(DISTINCT CASE WHEN i.kind = 'bounce' AND i.hard = 0 "
-        "  AND coalesce(i.reason, '') NOT IN ('policy', 'spam') THEN l.id END), "
-        "count(DISTINCT CASE WHEN i.kind = 'bounce' "
-        "  AND coalesce(i.reason, '') IN ('policy', 'spam') THEN l.id END), "
-        "count(DISTINCT CASE WHEN i.kind = 'auto-reply' THEN l.id END), "
-        "count(DISTINCT CASE WHEN i.kind = 'reply' "
-        "  AND coalesce(i.intent, '') <> 'unsubscribe' THEN l.id END), "
-        "count(DISTINCT CASE WHEN i.kind = 'unsubscribe' "
-        "  OR (i.kind = 'reply' AND i.intent = 'unsubscribe') THEN l.id END), "
-        "count(DISTINCT CASE WHEN i.kind = 'complaint' THEN l.id END) "
-        "FROM inbound i LEFT JOIN sends s ON s.id = i.send_id "
-        "JOIN leads l ON l.id = coalesce(s.lead_id, i.lead_id) "
-        "WHERE " IN("i.received_at") " AND (?3 IS NULL OR s.campaign = ?3) "
-        "AND " LEVEL_WHERE("s.campaign", "s.step_id") " GROUP BY 1, 2",
+    [R_INBOUND - NT_SQ_X_REPORT] = "SELECT " LEVEL_COLS(
+        "s.campaign",
+        "s.step_id") ", "
+                     "count(DISTINCT CASE WHEN i.kind = 'bounce' AND i.hard <> 0 "
+                     "  AND coalesce(i.reason, '') NOT IN ('policy', 'spam') THEN l.id END), "
+                     "count(DISTINCT CASE WHEN i.kind = 'bounce' AND i.hard = 0 "
+                     "  AND coalesce(i.reason, '') NOT IN ('policy', 'spam') THEN l.id END), "
+                     "count(DISTINCT CASE WHEN i.kind = 'bounce' "
+                     "  AND coalesce(i.reason, '') IN ('policy', 'spam') THEN l.id END), "
+                     "count(DISTINCT CASE WHEN i.kind = 'auto-reply' THEN l.id END), "
+                     "count(DISTINCT CASE WHEN i.kind = 'reply' "
+                     "  AND coalesce(i.intent, '') <> 'unsubscribe' THEN l.id END), "
+                     "count(DISTINCT CASE WHEN i.kind = 'unsubscribe' "
+                     "  OR (i.kind = 'reply' AND i.intent = 'unsubscribe') THEN l.id END), "
+                     "count(DISTINCT CASE WHEN i.kind = 'complaint' THEN l.id END) "
+                     "FROM inbound i LEFT JOIN sends s ON s.id = i.send_id "
+                     "JOIN leads l ON l.id = coalesce(s.lead_id, i.lead_id) "
+                     "WHERE " IN("i.received_at") " AND (?3 IS NULL OR s.campaign = ?3) "
+                                                  "AND " LEVEL_WHERE("s.campaign",
+                                                                     "s.step_id") " GROUP BY 1, 2",
     /* engagement as the lead's timeline (and so the scoring) has it */
-    [R_ENGAGED - NT_SQ_X_REPORT] =
-        "SELECT " LEVEL_COLS("c", "st") ", count(DISTINCT lead_id) FROM ("
-        "  SELECT lead_id,"
-        "    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.campaign') END AS c,"
-        "    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.step') END AS st,"
-        "    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.intent') END AS intent"
-        "  FROM events WHERE kind = 'replied' AND " IN("at") ") "
-        "WHERE coalesce(intent, '') <> 'unsubscribe' AND (?3 IS NULL OR c = ?3) "
-        "AND " LEVEL_WHERE("c", "st") " GROUP BY 1, 2",
+    [R_ENGAGED - NT_SQ_X_REPORT] = "SELECT " LEVEL_COLS(
+        "c",
+        "st") ", count(DISTINCT lead_id) FROM ("
+              "  SELECT lead_id,"
+              "    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.campaign') END AS c,"
+              "    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.step') END AS st,"
+              "    CASE WHEN json_valid(detail) THEN json_extract(detail, '$.intent') END AS intent"
+              "  FROM events WHERE kind = 'replied' AND " IN(
+                  "at") ") "
+                        "WHERE coalesce(intent, '') <> 'unsubscribe' AND (?3 IS NULL OR c = ?3) "
+                        "AND " LEVEL_WHERE("c", "st") " GROUP BY 1, 2",
     /* hand-offs and what sales did with them, each at its own time */
-    [R_QUEUE - NT_SQ_X_REPORT] =
-        "SELECT " LEVEL_COLS("campaign", "step_id") ", "
-        "count(CASE WHEN " IN("created_at") " THEN 1 END), "
-        "count(CASE WHEN " IN("claimed_at") " THEN 1 END), "
-        "count(CASE WHEN state = 'accepted' AND " IN("decided_at") " THEN 1 END), "
-        "count(CASE WHEN reject_reason IS NOT NULL AND " IN("decided_at") " THEN 1 END), "
-        "count(CASE WHEN recycle_campaign IS NOT NULL AND " IN("decided_at") " THEN 1 END) "
-        "FROM queue WHERE (?3 IS NULL OR campaign = ?3) "
-        "AND (" IN("created_at") " OR " IN("claimed_at") " OR " IN("decided_at") ") "
-        "AND " LEVEL_WHERE("campaign", "step_id") " GROUP BY 1, 2",
-    [R_REJECTS - NT_SQ_X_REPORT] =
-        "SELECT " LEVEL_COLS("campaign", "step_id") ", reject_reason, count(*) "
-        "FROM queue WHERE reject_reason IS NOT NULL AND " IN("decided_at")
-        " AND (?3 IS NULL OR campaign = ?3) AND " LEVEL_WHERE("campaign", "step_id")
-        " GROUP BY 1, 2, 3",
+    [R_QUEUE - NT_SQ_X_REPORT] = "SELECT " LEVEL_COLS(
+        "campaign",
+        "step_id") ", "
+                   "count(CASE WHEN " IN(
+                       "created_at") " THEN 1 END), "
+                                     "count(CASE WHEN " IN(
+                                         "claimed_at") " THEN 1 END), "
+                                                       "count(CASE WHEN state = 'accepted' AND " IN(
+                                                           "decided_at") " THEN 1 END), "
+                                                                         "count(CASE WHEN "
+                                                                         "reject_reason IS NOT "
+                                                                         "NULL AND " IN(
+                                                                             "decided_at") " THEN "
+                                                                                           "1 "
+                                                                                           "END), "
+                                                                                           "count("
+                                                                                           "CASE "
+                                                                                           "WHEN "
+                                                                                           "recycle"
+                                                                                           "_campai"
+                                                                                           "gn IS "
+                                                                                           "NOT "
+                                                                                           "NULL "
+                                                                                           "AND"
+                                                                                           " " IN(
+                                                                                               "dec"
+                                                                                               "ide"
+                                                                                               "d_"
+                                                                                               "at") " THEN 1 END) "
+                                                                                                     "FROM queue WHERE (?3 IS NULL OR campaign = ?3) "
+                                                                                                     "AND (" IN("created_at") " OR " IN("claimed_at") " OR " IN(
+                                                                                                         "decided_at") ") "
+                                                                                                                       "AND " LEVEL_WHERE(
+                                                                                                                           "campaign",
+                                                                                                                           "step_id") " GROUP BY 1, 2",
+    [R_REJECTS - NT_SQ_X_REPORT] = "SELECT " LEVEL_COLS(
+        "campaign", "step_id") ", reject_reason, count(*) "
+                               "FROM queue WHERE reject_reason IS NOT NULL AND " IN(
+                                   "decided_at") " AND (?3 IS NULL OR campaign = ?3) "
+                                                 "AND " LEVEL_WHERE("campaign",
+                                                                    "step_id") " GROUP BY 1, 2, 3",
     /* one row per claim, for the medians */
     [R_CLAIMS - NT_SQ_X_REPORT] =
         "SELECT campaign, step_id, coalesce(claimed_by, rep), claimed_at - created_at "
-        "FROM queue WHERE claimed_at IS NOT NULL AND " IN("claimed_at")
-        " AND (?3 IS NULL OR campaign = ?3) ORDER BY id",
+        "FROM queue WHERE claimed_at IS NOT NULL AND " IN(
+            "claimed_at") " AND (?3 IS NULL OR campaign = ?3) ORDER BY id",
     /* senders: all campaigns, since a cap is the sender's whatever the
      * campaign */
     [R_SENDER_SENT - NT_SQ_X_REPORT] =
@@ -139,16 +171,16 @@ static const char *const sql[] = {
 };
 
 /* The figures of a three-level statement, column by column from 2. */
-static const char *const send_metrics[] = {"sent", "reached", "deferred", "failed", "unknown",
-                                           NULL};
+static const char *const send_metrics[] = {"sent",   "reached", "deferred",
+                                           "failed", "unknown", NULL};
 static const char *const inbound_metrics[] = {
     "bounced_hard", "bounced_soft", "blocked",    "out_of_office",
     "replied",      "unsubscribed", "complained", NULL,
 };
 static const char *const engaged_metrics[] = {"engaged", NULL};
 static const char *const enrolled_metrics[] = {"enrolled", NULL};
-static const char *const queue_metrics[] = {"handed_off", "claimed", "accepted", "rejected",
-                                            "recycled",   NULL};
+static const char *const queue_metrics[] = {"handed_off", "claimed",  "accepted",
+                                            "rejected",   "recycled", NULL};
 
 typedef struct run {
     sqlite_store *s;
@@ -190,21 +222,36 @@ emit(run *r, sqlite3_stmt *q, int ccol, int scol, const char *metric, const char
     return r->stopped;
 }
 
+typedef void (*report_row_fn)(run *r, sqlite3_stmt *q, const void *arg);
+
+typedef struct each_ctx {
+    run *r;
+    report_row_fn fn;
+    const void *arg;
+} each_ctx;
+
+static int
+each_row(void *vctx, sqlite3_stmt *q, nt_err *err)
+{
+    each_ctx *x = vctx;
+
+    (void)err;
+    x->fn(x->r, q, x->arg);
+    return x->r->stopped;
+}
+
 /* Step through q, which is bound; each row goes to fn.  Stops early when
  * the callback asked to. */
 static nt_err
-each(run *r, sqlite3_stmt *q, void (*fn)(run *, sqlite3_stmt *, const void *), const void *arg,
-     const char *what)
+each(run *r, sqlite3_stmt *q, report_row_fn fn, const void *arg, const char *what)
 {
-    nt_err err = NT_OK;
-    int rc = SQLITE_DONE;
+    each_ctx x = {r, fn, arg};
 
-    while (!r->stopped && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        fn(r, q, arg);
-    if (!r->stopped && rc != SQLITE_DONE)
-        err = nt_sq_error(r->s, r->d, what);
-    sqlite3_reset(q);
-    return err;
+    if (r->stopped) {
+        sqlite3_reset(q);
+        return NT_OK;
+    }
+    return nt_sq_iterate(r->s, q, each_row, &x, what, r->d);
 }
 
 /* A row of a three-level count statement: campaign, step, then one column
@@ -279,8 +326,8 @@ one(run *r, int q, void (*fn)(run *, sqlite3_stmt *, const void *), const void *
 }
 
 nt_err
-nt_sq_report_rows(nt_store *st, int64_t since, int64_t until, const char *campaign,
-                  nt_report_cb cb, void *ctx, nt_diag *d)
+nt_sq_report_rows(nt_store *st, int64_t since, int64_t until, const char *campaign, nt_report_cb cb,
+                  void *ctx, nt_diag *d)
 {
     run r = {S(st), since, until > 0 ? until : INT64_MAX, campaign, cb, ctx, d, 0};
     nt_err err, rerr;

@@ -89,11 +89,11 @@ typedef struct nt_report_campaign {
 } nt_report_campaign;
 
 typedef struct nt_report_sender {
-    char *id;           /* owned */
-    int configured;     /* in the config (else only in the data) */
+    char *id;            /* owned */
+    int configured;      /* in the config (else only in the data) */
     long long daily_cap; /* from the config; 0 = none */
-    int64_t sent;       /* sent within the period */
-    int64_t last_24h;   /* counted by the cap in the 24 h before `until` */
+    int64_t sent;        /* sent within the period */
+    int64_t last_24h;    /* counted by the cap in the 24 h before `until` */
 } nt_report_sender;
 
 /* Claims of one rep (or of everyone); median_seconds -1 when none. */
@@ -104,10 +104,10 @@ typedef struct nt_report_claims {
 } nt_report_claims;
 
 typedef struct nt_report {
-    int64_t since;      /* 0 = from the beginning */
-    int64_t until;      /* end of the period (exclusive) */
-    int64_t generated;  /* the caller's now */
-    char *campaign;     /* the one campaign asked for, or NULL; owned */
+    int64_t since;     /* 0 = from the beginning */
+    int64_t until;     /* end of the period (exclusive) */
+    int64_t generated; /* the caller's now */
+    char *campaign;    /* the one campaign asked for, or NULL; owned */
     nt_report_figs total;
     nt_report_campaign *campaigns; /* by name; owned */
     size_t ncampaigns;
@@ -130,8 +130,8 @@ typedef struct nt_report_opts {
  * may be NULL) supplies the senders' caps.  *out owned by the caller:
  * nt_report_release(), on any return.
  */
-nt_err nt_report_build(nt_store *st, const nt_config *cfg, const nt_report_opts *o,
-                       nt_report *out, nt_diag *d);
+nt_err nt_report_build(nt_store *st, const nt_config *cfg, const nt_report_opts *o, nt_report *out,
+                       nt_diag *d);
 
 void nt_report_release(nt_report *r);
 

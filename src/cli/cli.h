@@ -76,6 +76,27 @@ int cli_parse_time(const char *arg, int64_t *out);
 /* The current time (the only clock read in the program). */
 int64_t cli_clock(void);
 
+/* cli_out.c: a positive decimal number from arg, else the usage error
+ * "'ARG' is not WHAT" (cli_parse_id; what: "a message id (see ...)") or
+ * "--limit needs a positive number" (cli_parse_limit) and its exit code. */
+int cli_parse_id(const char *cmd, const char *arg, const char *what, int64_t *out);
+int cli_parse_limit(const char *cmd, const char *arg, int64_t *out);
+/* JSON values: a string (NULL: null), a time as ISO 8601 UTC (0: null). */
+void cli_json_str(nt_buf *b, const char *s);
+void cli_json_time(nt_buf *b, int64_t t);
+/* The lead as a JSON object without its closing brace, so that callers can
+ * add members: id, the standard fields, fields{}, created/updated/stage
+ * times. */
+void cli_lead_json(nt_buf *b, const nt_lead *l);
+/* Print b to stdout and release it; an nt_buf error is reported
+ * (NT_EXIT_SOFTWARE). */
+int cli_emit(nt_buf *b);
+/* Write s (NULL: "") for a person: control characters escaped so that a
+ * value cannot move the cursor or change the terminal; at most max
+ * characters (0: all), padded to `width` characters.  With an indent, line
+ * breaks are kept and each new line starts with it. */
+void cli_put_text(FILE *f, const char *s, size_t max, size_t width, const char *indent);
+
 /* Print `text` and return NT_EXIT_OK: for --help. */
 int cli_help(const char *text);
 /* "unknown option" etc.: print, point at --help, return NT_EXIT_USAGE. */
@@ -96,6 +117,8 @@ int cmd_classify(nt_cli *cli, int argc, char **argv);
 int cmd_ingest(nt_cli *cli, int argc, char **argv);
 int cmd_inbound(nt_cli *cli, int argc, char **argv);
 int cmd_webhooks(nt_cli *cli, int argc, char **argv);
+int cmd_queue(nt_cli *cli, int argc, char **argv);
+int cmd_report(nt_cli *cli, int argc, char **argv);
 
 /* Ingest from the configuration's `inbound` mailbox, if there is one (what
  * `nurture run` does first).  0, or the exit code after printing why. */

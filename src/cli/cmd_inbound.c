@@ -183,18 +183,6 @@ cmd_list(nt_cli *cli, int argc, char **argv)
     return NT_EXIT_OK;
 }
 
-static int
-parse_id(const char *cmd, const char *s, int64_t *id)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-
-    if (*s == '\0' || *end || v <= 0)
-        return cli_usage_error(cmd, "'%s' is not a message id (see nurture inbound list)", s);
-    *id = v;
-    return 0;
-}
-
 static void
 show_text(const nt_inbound *in)
 {
@@ -258,7 +246,9 @@ cmd_show(nt_cli *cli, int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("inbound show", "inbound show needs one message id");
-    if ((rc = parse_id("inbound show", argv[optind], &id)) != 0 || (rc = cli_open_store(cli)) != 0)
+    if ((rc = cli_parse_id("inbound show", argv[optind], "a message id (see nurture inbound list)",
+                           &id)) != 0 ||
+        (rc = cli_open_store(cli)) != 0)
         return rc;
     nt_diag_clear(&d);
     if ((err = nt_store_inbound_get(cli->store, id, raw, &in, &d)) != NT_OK) {
@@ -376,7 +366,8 @@ cmd_reclassify(nt_cli *cli, int argc, char **argv)
         return cli_usage_error("inbound reclassify", "give message ids, or --all");
     for (int i = optind; i < argc; i++) {
         int64_t id = 0;
-        if ((rc = parse_id("inbound reclassify", argv[i], &id)) != 0)
+        if ((rc = cli_parse_id("inbound reclassify", argv[i],
+                               "a message id (see nurture inbound list)", &id)) != 0)
             return rc;
     }
     if ((rc = cli_open_store(cli)) != 0 || (rc = cli_load_key(cli, &key)) != 0 ||

@@ -123,102 +123,6 @@ static const char help_set_stage[] =
 
 /* ---- output helpers ---- */
 
-/* Write s for a person: control characters escaped so that a value cannot
- * move the cursor or change the terminal; at most max characters (0: all),
- * padded to `width` characters. */
-static void
-put_text(FILE *f, const char *s, size_t max, size_t width)
-{
-    size_t chars = 0;
-
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (max && chars >= max) {
-            fputs("…", f);
-            chars++;
-            break;
-        }
-        if (*p == '\n') {
-            fputs("\\n", f);
-        } else if (*p == '\t') {
-            fputs("\\t", f);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fprintf(f, "\\x%02x", *p);
-        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-            fprintf(f, "\\u%04x", p[1]); /* C1 controls */
-            p++;
-        } else {
-            fputc(*p, f);
-            if ((*p & 0xC0) == 0x80)
-                continue; /* a continuation byte: same character */
-        }
-        chars++;
-    }
-    for (; chars < width; chars++)
-        fputc(' ', f);
-}
-
-static void
-json_str(nt_buf *b, const char *s)
-{
-    if (s)
-        nt_buf_add_json(b, s, strlen(s));
-    else
-        nt_buf_adds(b, "null");
-}
-
-static void
-json_time(nt_buf *b, int64_t t)
-{
-    char when[32];
-
-    if (t == 0) {
-        nt_buf_adds(b, "null");
-        return;
-    }
-    nt_time_format_utc(t, when, sizeof(when));
-    nt_buf_addf(b, "\"%s\"", when);
-}
-
-/* The lead as the members of a JSON object, without the closing brace, so
- * that callers can add their own. */
-static void
-lead_json(nt_buf *b, const nt_lead *l)
-{
-    nt_buf_addf(b, "{\"id\":%lld", (long long)l->id);
-    for (size_t i = 0; nt_lead_std_fields[i]; i++) {
-        nt_buf_addf(b, ",\"%s\":", nt_lead_std_fields[i]);
-        json_str(b, nt_lead_get(l, nt_lead_std_fields[i]));
-    }
-    nt_buf_adds(b, ",\"fields\":{");
-    for (size_t i = 0; i < l->nfields; i++) {
-        if (i)
-            nt_buf_addc(b, ',');
-        json_str(b, l->fields[i].name);
-        nt_buf_addc(b, ':');
-        json_str(b, l->fields[i].value);
-    }
-    nt_buf_adds(b, "},\"created_at\":");
-    json_time(b, l->created_at);
-    nt_buf_adds(b, ",\"updated_at\":");
-    json_time(b, l->updated_at);
-    nt_buf_adds(b, ",\"stage_changed_at\":");
-    json_time(b, l->stage_changed_at);
-}
-
-/* Print b to stdout and release it; an nt_buf error is reported. */
-static int
-emit(nt_buf *b)
-{
-    if (b->err) {
-        cli_error("building the output: %s", nt_strerror(b->err));
-        nt_buf_release(b);
-        return NT_EXIT_SOFTWARE;
-    }
-    fwrite(b->data ? b->data : "", 1, b->len, stdout);
-    nt_buf_release(b);
-    return NT_EXIT_OK;
-}
-
 static void
 stage_list(const nt_config *cfg, char *out, size_t outsz)
 {
@@ -408,14 +312,14 @@ cmd_add(nt_cli *cli, int argc, char **argv)
     if (json) {
         nt_buf b;
         nt_buf_init(&b, 0);
-        lead_json(&b, &stored);
+        cli_lead_json(&b, &stored);
         nt_buf_addf(&b, ",\"created\":%s}\n", created ? "true" : "false");
-        rc = emit(&b);
+        rc = cli_emit(&b);
     } else {
         printf("%s lead %lld: ", created ? "created" : "updated", (long long)stored.id);
-        put_text(stdout, stored.email, 0, 0);
+        cli_put_text(stdout, stored.email, 0, 0, NULL);
         printf(" (stage ");
-        put_text(stdout, stored.stage, 0, 0);
+        cli_put_text(stdout, stored.stage, 0, 0, NULL);
         printf(")\n");
     }
     nt_lead_release(&stored);
@@ -461,7 +365,7 @@ diags_json(nt_buf *b, const nt_diags *ds, nt_severity sev)
         nt_buf_adds(b, first ? "{" : ",{");
         first = 0;
         nt_buf_addf(b, "\"line\":%d,\"column\":%d,\"message\":", d->line, d->col);
-        json_str(b, d->msg);
+        cli_json_str(b, d->msg);
         nt_buf_addc(b, '}');
     }
     nt_buf_addc(b, ']');
@@ -572,7 +476,7 @@ cmd_import(nt_cli *cli, int argc, char **argv)
         nt_buf b;
         nt_buf_init(&b, 0);
         nt_buf_adds(&b, "{\"file\":");
-        json_str(&b, name);
+        cli_json_str(&b, name);
         nt_buf_addf(&b,
                     ",\"format\":\"%s\",\"strict\":%s,\"imported\":%s,\"rows\":%lld,"
                     "\"created\":%lld,\"updated\":%lld,\"rejected\":%lld,\"errors\":",
@@ -583,7 +487,7 @@ cmd_import(nt_cli *cli, int argc, char **argv)
         nt_buf_adds(&b, ",\"warnings\":");
         diags_json(&b, &ds, NT_SEV_WARNING);
         nt_buf_addf(&b, ",\"messages_not_listed\":%zu}\n", ds.dropped);
-        if (emit(&b) != NT_EXIT_OK)
+        if (cli_emit(&b) != NT_EXIT_OK)
             rc = NT_EXIT_SOFTWARE;
         nt_diags_release(&ds);
         return rc;
@@ -623,31 +527,31 @@ show_enrollment(void *ctx, const nt_enrollment *e)
     if (sc->b) {
         nt_buf *b = sc->b;
         nt_buf_adds(b, sc->n++ ? ",{\"campaign\":" : "{\"campaign\":");
-        json_str(b, e->campaign);
+        cli_json_str(b, e->campaign);
         nt_buf_adds(b, ",\"version\":");
-        json_str(b, e->version);
+        cli_json_str(b, e->version);
         nt_buf_addf(b, ",\"state\":\"%s\",\"step\":%d,\"last_step_id\":",
                     nt_enroll_state_name(e->state), e->step);
-        json_str(b, e->last_step_id);
+        cli_json_str(b, e->last_step_id);
         nt_buf_adds(b, ",\"enrolled_at\":");
-        json_time(b, e->enrolled_at);
+        cli_json_time(b, e->enrolled_at);
         nt_buf_adds(b, ",\"last_sent_at\":");
-        json_time(b, e->last_sent_at);
+        cli_json_time(b, e->last_sent_at);
         nt_buf_adds(b, ",\"due_at\":");
-        json_time(b, e->due_at);
+        cli_json_time(b, e->due_at);
         nt_buf_adds(b, ",\"next_at\":");
-        json_time(b, e->next_at);
+        cli_json_time(b, e->next_at);
         nt_buf_adds(b, ",\"exit_reason\":");
-        json_str(b, e->exit_reason);
+        cli_json_str(b, e->exit_reason);
         nt_buf_addc(b, '}');
         return 0;
     }
     if (sc->n++ == 0)
         printf("enrollments\n");
     printf("  ");
-    put_text(stdout, e->campaign, 24, 16);
+    cli_put_text(stdout, e->campaign, 24, 16, NULL);
     printf(" version ");
-    put_text(stdout, e->version, 16, 0);
+    cli_put_text(stdout, e->version, 16, 0, NULL);
     printf("  %s", nt_enroll_state_name(e->state));
     if (e->state == NT_ENROLL_ACTIVE && e->next_at == NT_NEVER) {
         printf(", step %d waiting for the server's answer", e->step);
@@ -661,7 +565,7 @@ show_enrollment(void *ctx, const nt_enrollment *e)
     }
     if (e->exit_reason) {
         printf(", left: ");
-        put_text(stdout, e->exit_reason, 60, 0);
+        cli_put_text(stdout, e->exit_reason, 60, 0, NULL);
     }
     printf("\n");
     return 0;
@@ -677,24 +581,24 @@ show_event(void *ctx, const nt_event *ev)
     if (sc->b) {
         nt_buf *b = sc->b;
         nt_buf_addf(b, "%s{\"at\":\"%s\",\"kind\":", sc->n++ ? "," : "", when);
-        json_str(b, ev->kind);
+        cli_json_str(b, ev->kind);
         nt_buf_adds(b, ",\"detail\":");
         /* The detail is JSON text by contract; anything else goes in as a
          * string so the output stays one valid document. */
         if (ev->detail && (ev->detail[0] == '{' || ev->detail[0] == '['))
             nt_buf_adds(b, ev->detail);
         else
-            json_str(b, ev->detail);
+            cli_json_str(b, ev->detail);
         nt_buf_addc(b, '}');
         return 0;
     }
     if (sc->n++ == 0)
         printf("timeline\n");
     printf("  %s  ", when);
-    put_text(stdout, ev->kind, 0, 0);
+    cli_put_text(stdout, ev->kind, 0, 0, NULL);
     if (ev->detail) {
         printf("  ");
-        put_text(stdout, ev->detail, 200, 0);
+        cli_put_text(stdout, ev->detail, 200, 0, NULL);
     }
     printf("\n");
     return 0;
@@ -736,7 +640,7 @@ cmd_show(nt_cli *cli, int argc, char **argv)
     if (json) {
         nt_buf_init(&b, 0);
         sc.b = &b;
-        lead_json(&b, &l);
+        cli_lead_json(&b, &l);
         nt_buf_adds(&b, ",\"enrollments\":[");
         err = nt_store_enrollment_list(cli->store, l.id, show_enrollment, &sc, &d);
         nt_buf_adds(&b, "],\"events\":[");
@@ -749,20 +653,20 @@ cmd_show(nt_cli *cli, int argc, char **argv)
             cli_diag(&d);
             rc = cli_exit_for(err);
         } else {
-            rc = emit(&b);
+            rc = cli_emit(&b);
         }
         nt_lead_release(&l);
         return rc;
     }
     printf("lead %lld  ", (long long)l.id);
-    put_text(stdout, l.email, 0, 0);
+    cli_put_text(stdout, l.email, 0, 0, NULL);
     printf("\n");
     for (size_t i = 1; nt_lead_std_fields[i]; i++) {
         const char *v = nt_lead_get(&l, nt_lead_std_fields[i]);
         if (!v)
             continue;
         printf("  %-12s ", nt_lead_std_fields[i]);
-        put_text(stdout, v, 0, 0);
+        cli_put_text(stdout, v, 0, 0, NULL);
         if (i == 1 && l.stage_changed_at) {
             nt_time_format_utc(l.stage_changed_at, when, sizeof(when));
             printf("  (since %s)", when);
@@ -777,9 +681,9 @@ cmd_show(nt_cli *cli, int argc, char **argv)
         printf("custom fields\n");
     for (size_t i = 0; i < l.nfields; i++) {
         printf("  ");
-        put_text(stdout, l.fields[i].name, 0, 12);
+        cli_put_text(stdout, l.fields[i].name, 0, 12, NULL);
         printf(" ");
-        put_text(stdout, l.fields[i].value, 0, 0);
+        cli_put_text(stdout, l.fields[i].value, 0, 0, NULL);
         printf("\n");
     }
     err = nt_store_enrollment_list(cli->store, l.id, show_enrollment, &sc, &d);
@@ -811,29 +715,29 @@ list_one(void *ctx, const nt_lead *l)
         nt_buf b;
         nt_buf_init(&b, 0);
         nt_buf_adds(&b, lc->n++ ? ",\n" : "[\n");
-        lead_json(&b, l);
+        cli_lead_json(&b, l);
         nt_buf_addc(&b, '}');
-        emit(&b);
+        cli_emit(&b);
         return 0;
     }
     if (lc->n++ == 0)
         printf("%-7s %-32s %-12s %-24s %-20s %-20s %s\n", "ID", "EMAIL", "STAGE", "NAME", "COMPANY",
                "TIMEZONE", "UPDATED");
     printf("%-7lld ", (long long)l->id);
-    put_text(stdout, l->email, 32, 32);
+    cli_put_text(stdout, l->email, 32, 32, NULL);
     fputc(' ', stdout);
-    put_text(stdout, l->stage, 12, 12);
+    cli_put_text(stdout, l->stage, 12, 12, NULL);
     fputc(' ', stdout);
     {
         char name[300];
         snprintf(name, sizeof(name), "%s%s%s", l->first_name ? l->first_name : "",
                  l->first_name && l->last_name ? " " : "", l->last_name ? l->last_name : "");
-        put_text(stdout, name, 24, 24);
+        cli_put_text(stdout, name, 24, 24, NULL);
     }
     fputc(' ', stdout);
-    put_text(stdout, l->company, 20, 20);
+    cli_put_text(stdout, l->company, 20, 20, NULL);
     fputc(' ', stdout);
-    put_text(stdout, l->timezone, 20, 20);
+    cli_put_text(stdout, l->timezone, 20, 20, NULL);
     nt_time_format_utc(l->updated_at, when, sizeof(when));
     printf(" %s\n", when);
     return 0;
@@ -948,18 +852,18 @@ cmd_set_stage(nt_cli *cli, int argc, char **argv)
         nt_buf b;
         nt_buf_init(&b, 0);
         nt_buf_addf(&b, "{\"id\":%lld,\"email\":", (long long)l.id);
-        json_str(&b, l.email);
+        cli_json_str(&b, l.email);
         nt_buf_adds(&b, ",\"from\":");
-        json_str(&b, from);
+        cli_json_str(&b, from);
         nt_buf_adds(&b, ",\"to\":");
-        json_str(&b, stage);
+        cli_json_str(&b, stage);
         nt_buf_addf(&b, ",\"changed\":%s}\n", changed ? "true" : "false");
-        rc = emit(&b);
+        rc = cli_emit(&b);
     } else {
-        put_text(stdout, l.email, 0, 0);
+        cli_put_text(stdout, l.email, 0, 0, NULL);
         if (changed) {
             printf(": ");
-            put_text(stdout, from ? from : "-", 0, 0);
+            cli_put_text(stdout, from ? from : "-", 0, 0, NULL);
             printf(" -> %s\n", stage);
         } else {
             printf(" is already %s\n", stage);
@@ -1099,12 +1003,12 @@ cmd_unsuppress(nt_cli *cli, int argc, char **argv)
         nt_buf b;
         nt_buf_init(&b, 0);
         nt_buf_addf(&b, "{\"id\":%lld,\"email\":", (long long)l.id);
-        json_str(&b, l.email);
+        cli_json_str(&b, l.email);
         nt_buf_addf(&b, ",\"was_suppressed\":%s,\"resumed\":%zu}\n", was ? "true" : "false",
                     resumed);
-        rc = emit(&b);
+        rc = cli_emit(&b);
     } else {
-        put_text(stdout, l.email, 0, 0);
+        cli_put_text(stdout, l.email, 0, 0, NULL);
         printf(was ? ": taken off the suppression list" : ": was not suppressed");
         if (resume)
             printf("; %zu campaign(s) resumed", resumed);
@@ -1120,8 +1024,12 @@ static const struct sub {
     const char *name;
     int (*fn)(nt_cli *, int, char **);
 } subs[] = {
-    {"add", cmd_add},   {"import", cmd_import},       {"show", cmd_show},
-    {"list", cmd_list}, {"set-stage", cmd_set_stage}, {"unsuppress", cmd_unsuppress},
+    {"add", cmd_add},
+    {"import", cmd_import},
+    {"show", cmd_show},
+    {"list", cmd_list},
+    {"set-stage", cmd_set_stage},
+    {"unsuppress", cmd_unsuppress},
     {"explain", cmd_lead_explain},
 };
 

@@ -153,10 +153,7 @@ static void
 json_opt(nt_buf *b, const char *name, const char *v)
 {
     nt_buf_addf(b, ",\"%s\":", name);
-    if (v)
-        nt_buf_add_json(b, v, strlen(v));
-    else
-        nt_buf_adds(b, "null");
+    cli_json_str(b, v);
 }
 
 static int

@@ -29,9 +29,6 @@
 
 #define NOTE_MAX 4000 /* bytes in a --note */
 
-/* Declared here rather than in cli.h; main.c declares it for its table. */
-int cmd_queue(nt_cli *cli, int argc, char **argv);
-
 static const char help[] =
     "usage: nurture queue list [--state S] [--rep NAME] [--lead EMAIL|ID] [--since TIME]\n"
     "                          [--escalated] [--limit N] [--json | --csv]\n"
@@ -175,70 +172,6 @@ static const char help_reasons[] =
 
 /* ---- output helpers ---- */
 
-/* Write s for a person: control characters escaped so that a value cannot
- * move the cursor or change the terminal; at most max characters (0: all),
- * padded to `width` characters.  With an indent, line breaks are kept and
- * each new line starts with it. */
-static void
-put_text(const char *s, size_t max, size_t width, const char *indent)
-{
-    size_t chars = 0;
-
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (max && chars >= max) {
-            fputs("…", stdout);
-            chars++;
-            break;
-        }
-        if (*p == '\r' && indent && p[1] == '\n') {
-            continue;
-        } else if (*p == '\n' && indent) {
-            putchar('\n');
-            fputs(indent, stdout);
-            chars = 0;
-            continue;
-        } else if (*p == '\n') {
-            fputs("\\n", stdout);
-        } else if (*p == '\t') {
-            fputs(indent ? "    " : "\\t", stdout);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            printf("\\x%02x", *p);
-        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-            printf("\\u%04x", p[1]); /* C1 controls */
-            p++;
-        } else {
-            putchar(*p);
-            if ((*p & 0xC0) == 0x80)
-                continue; /* a continuation byte: same character */
-        }
-        chars++;
-    }
-    for (; chars < width; chars++)
-        putchar(' ');
-}
-
-static void
-json_str(nt_buf *b, const char *s)
-{
-    if (s)
-        nt_buf_add_json(b, s, strlen(s));
-    else
-        nt_buf_adds(b, "null");
-}
-
-static void
-json_time(nt_buf *b, int64_t t)
-{
-    char when[32];
-
-    if (t == 0) {
-        nt_buf_adds(b, "null");
-        return;
-    }
-    nt_time_format_utc(t, when, sizeof(when));
-    nt_buf_addf(b, "\"%s\"", when);
-}
-
 /* A score as people write it: 72, or 72.5. */
 static void
 fmt_score(double v, char *out, size_t outsz)
@@ -267,22 +200,7 @@ fmt_age(int64_t now, int64_t t, char *out, size_t outsz)
         snprintf(out, outsz, "%lldd", (long long)(s / 86400));
 }
 
-/* Print b to stdout and release it; an nt_buf error is reported. */
-static int
-emit(nt_buf *b)
-{
-    int rc = NT_EXIT_OK;
-
-    if (b->err) {
-        cli_error("building the output: %s", nt_strerror(b->err));
-        rc = NT_EXIT_SOFTWARE;
-    } else {
-        fwrite(b->data ? b->data : "", 1, b->len, stdout);
-    }
-    nt_buf_release(b);
-    return rc;
-}
-
+/* The lead as a JSON object (NULL: null). */
 static void
 lead_json(nt_buf *b, const nt_lead *l)
 {
@@ -290,20 +208,7 @@ lead_json(nt_buf *b, const nt_lead *l)
         nt_buf_adds(b, "null");
         return;
     }
-    nt_buf_addf(b, "{\"id\":%lld", (long long)l->id);
-    for (size_t i = 0; nt_lead_std_fields[i]; i++) {
-        nt_buf_addf(b, ",\"%s\":", nt_lead_std_fields[i]);
-        json_str(b, nt_lead_get(l, nt_lead_std_fields[i]));
-    }
-    nt_buf_adds(b, ",\"fields\":{");
-    for (size_t i = 0; i < l->nfields; i++) {
-        if (i)
-            nt_buf_addc(b, ',');
-        json_str(b, l->fields[i].name);
-        nt_buf_addc(b, ':');
-        json_str(b, l->fields[i].value);
-    }
-    nt_buf_addc(b, '}');
+    cli_lead_json(b, l);
     nt_buf_addc(b, '}');
 }
 
@@ -313,46 +218,46 @@ entry_json(nt_buf *b, const nt_qentry *e, const nt_lead *l)
 {
     nt_buf_addf(b, "{\"id\":%lld,\"state\":\"%s\",\"escalated\":%s,\"rep\":", (long long)e->id,
                 nt_qstate_name(e->state), e->escalated_at ? "true" : "false");
-    json_str(b, e->rep);
+    cli_json_str(b, e->rep);
     nt_buf_adds(b, ",\"assigned_by\":");
-    json_str(b, e->assigned_by);
+    cli_json_str(b, e->assigned_by);
     nt_buf_addf(b, ",\"lead_id\":%lld,\"lead\":", (long long)e->lead_id);
     lead_json(b, l);
     nt_buf_adds(b, ",\"trigger\":");
-    json_str(b, e->trigger);
+    cli_json_str(b, e->trigger);
     nt_buf_adds(b, ",\"reason\":");
-    json_str(b, e->reason);
+    cli_json_str(b, e->reason);
     nt_buf_addf(b, ",\"score\":%.15g,\"inbound_id\":", e->score);
     if (e->inbound_id)
         nt_buf_addf(b, "%lld", (long long)e->inbound_id);
     else
         nt_buf_adds(b, "null");
     nt_buf_adds(b, ",\"campaign\":");
-    json_str(b, e->campaign);
+    cli_json_str(b, e->campaign);
     nt_buf_adds(b, ",\"step_id\":");
-    json_str(b, e->step_id);
+    cli_json_str(b, e->step_id);
     nt_buf_adds(b, ",\"intent\":");
-    json_str(b, e->intent);
+    cli_json_str(b, e->intent);
     nt_buf_adds(b, ",\"reply_text\":");
-    json_str(b, e->reply_text);
+    cli_json_str(b, e->reply_text);
     /* The context is a JSON object the library wrote. */
     nt_buf_addf(b, ",\"context\":%s", e->context && e->context[0] == '{' ? e->context : "{}");
     nt_buf_adds(b, ",\"created_at\":");
-    json_time(b, e->created_at);
+    cli_json_time(b, e->created_at);
     nt_buf_adds(b, ",\"claimed_at\":");
-    json_time(b, e->claimed_at);
+    cli_json_time(b, e->claimed_at);
     nt_buf_adds(b, ",\"claimed_by\":");
-    json_str(b, e->claimed_by);
+    cli_json_str(b, e->claimed_by);
     nt_buf_adds(b, ",\"escalated_at\":");
-    json_time(b, e->escalated_at);
+    cli_json_time(b, e->escalated_at);
     nt_buf_adds(b, ",\"decided_at\":");
-    json_time(b, e->decided_at);
+    cli_json_time(b, e->decided_at);
     nt_buf_adds(b, ",\"reject_reason\":");
-    json_str(b, e->reject_reason);
+    cli_json_str(b, e->reject_reason);
     nt_buf_adds(b, ",\"note\":");
-    json_str(b, e->note);
+    cli_json_str(b, e->note);
     nt_buf_adds(b, ",\"recycle_campaign\":");
-    json_str(b, e->recycle_campaign);
+    cli_json_str(b, e->recycle_campaign);
     nt_buf_addc(b, '}');
 }
 
@@ -466,7 +371,7 @@ static void
 row(const char *label, const char *value)
 {
     printf("  %-11s ", label);
-    put_text(value ? value : "-", 0, 0, NULL);
+    cli_put_text(stdout, value ? value : "-", 0, 0, NULL);
     putchar('\n');
 }
 
@@ -480,12 +385,12 @@ entry_text(const nt_qentry *e, const nt_lead *l)
            e->escalated_at && e->state == NT_Q_OPEN ? " (escalated: past the SLA)" : "");
     if (l) {
         printf("  %-11s %lld <", "lead", (long long)l->id);
-        put_text(l->email, 0, 0, NULL);
+        cli_put_text(stdout, l->email, 0, 0, NULL);
         putchar('>');
         lead_label(l, who, sizeof(who));
         if (who[0]) {
             putchar(' ');
-            put_text(who, 0, 0, NULL);
+            cli_put_text(stdout, who, 0, 0, NULL);
         }
         putchar('\n');
         row("stage", l->stage);
@@ -499,16 +404,16 @@ entry_text(const nt_qentry *e, const nt_lead *l)
             row("timezone", l->timezone);
         for (size_t i = 0; i < l->nfields; i++) {
             printf("  ");
-            put_text(l->fields[i].name, 0, 11, NULL);
+            cli_put_text(stdout, l->fields[i].name, 0, 11, NULL);
             putchar(' ');
-            put_text(l->fields[i].value, 0, 0, NULL);
+            cli_put_text(stdout, l->fields[i].value, 0, 0, NULL);
             putchar('\n');
         }
     } else {
         printf("  %-11s %lld (no longer in the database)\n", "lead", (long long)e->lead_id);
     }
     printf("  %-11s ", "rep");
-    put_text(e->rep ? e->rep : "(none)", 0, 0, NULL);
+    cli_put_text(stdout, e->rep ? e->rep : "(none)", 0, 0, NULL);
     printf(" (%s)\n", e->assigned_by ? e->assigned_by : "-");
     row("trigger", e->trigger);
     fmt_score(e->score, score, sizeof(score));
@@ -516,10 +421,10 @@ entry_text(const nt_qentry *e, const nt_lead *l)
     row("reason", e->reason);
     if (e->campaign) {
         printf("  %-11s ", "campaign");
-        put_text(e->campaign, 0, 0, NULL);
+        cli_put_text(stdout, e->campaign, 0, 0, NULL);
         if (e->step_id) {
             fputs(", step ", stdout);
-            put_text(e->step_id, 0, 0, NULL);
+            cli_put_text(stdout, e->step_id, 0, 0, NULL);
         }
         putchar('\n');
     }
@@ -537,7 +442,7 @@ entry_text(const nt_qentry *e, const nt_lead *l)
     if (e->claimed_at) {
         nt_time_format_utc(e->claimed_at, when, sizeof(when));
         printf("  %-11s %s by ", "claimed", when);
-        put_text(e->claimed_by ? e->claimed_by : "-", 0, 0, NULL);
+        cli_put_text(stdout, e->claimed_by ? e->claimed_by : "-", 0, 0, NULL);
         putchar('\n');
     }
     if (e->decided_at) {
@@ -545,11 +450,11 @@ entry_text(const nt_qentry *e, const nt_lead *l)
         printf("  %-11s %s %s", "decided", when, nt_qstate_name(e->state));
         if (e->reject_reason) {
             fputs(": ", stdout);
-            put_text(e->reject_reason, 0, 0, NULL);
+            cli_put_text(stdout, e->reject_reason, 0, 0, NULL);
         }
         if (e->recycle_campaign) {
             fputs(", back into ", stdout);
-            put_text(e->recycle_campaign, 0, 0, NULL);
+            cli_put_text(stdout, e->recycle_campaign, 0, 0, NULL);
         }
         putchar('\n');
     }
@@ -557,24 +462,12 @@ entry_text(const nt_qentry *e, const nt_lead *l)
         row("note", e->note);
     if (e->reply_text && e->reply_text[0]) {
         printf("  reply:\n    ");
-        put_text(e->reply_text, 0, 0, "    ");
+        cli_put_text(stdout, e->reply_text, 0, 0, "    ");
         putchar('\n');
     }
 }
 
 /* ---- arguments checked against the configuration ---- */
-
-static int
-parse_id(const char *cmd, const char *s, int64_t *id)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-
-    if (*s == '\0' || *end || v <= 0)
-        return cli_usage_error(cmd, "'%s' is not a queue entry id (see nurture queue list)", s);
-    *id = v;
-    return 0;
-}
 
 static void
 name_list(nt_buf *b, const nt_config *cfg, int reps)
@@ -658,7 +551,7 @@ print_entry(nt_cli *cli, const nt_qentry *e, int json)
         nt_buf_init(&b, 0);
         entry_json(&b, e, l);
         nt_buf_addc(&b, '\n');
-        rc = emit(&b);
+        rc = cli_emit(&b);
     } else {
         entry_text(e, l);
     }
@@ -711,23 +604,27 @@ list_row(void *ctx, const nt_qentry *e)
         fmt_score(e->score, score, sizeof(score));
         fmt_age(x->now, e->created_at, age, sizeof(age));
         printf("%-6lld %-9s ", (long long)e->id, state);
-        put_text(e->rep ? e->rep : "-", 10, 10, NULL);
+        cli_put_text(stdout, e->rep ? e->rep : "-", 10, 10, NULL);
         putchar(' ');
         if (l) {
             char label[800];
             lead_label(l, who, sizeof(who));
             snprintf(label, sizeof(label), "%s%s%s%s", l->email, who[0] ? " (" : "", who,
                      who[0] ? ")" : "");
-            put_text(label, 45, 46, NULL);
+            cli_put_text(stdout, label, 45, 46, NULL);
         } else {
             char gone[40];
             snprintf(gone, sizeof(gone), "lead %lld (gone)", (long long)e->lead_id);
-            put_text(gone, 45, 46, NULL);
+            cli_put_text(stdout, gone, 45, 46, NULL);
         }
         putchar(' ');
-        put_text(e->trigger ? e->trigger : "-", 11, 12, NULL);
+        cli_put_text(stdout, e->trigger ? e->trigger : "-", 11, 12, NULL);
         printf(" %6s %5s  ", score, age);
-        put_text(e->reject_reason ? e->reject_reason : e->reason ? e->reason : "-", 0, 0, NULL);
+        cli_put_text(stdout,
+                     e->reject_reason ? e->reject_reason
+                     : e->reason      ? e->reason
+                                      : "-",
+                     0, 0, NULL);
         putchar('\n');
     }
     if (l)
@@ -760,7 +657,6 @@ cmd_list(nt_cli *cli, int argc, char **argv)
     nt_buf b;
     nt_diag d;
     nt_err err;
-    char *end;
 
     x.now = cli_clock();
     optind = 1;
@@ -789,9 +685,8 @@ cmd_list(nt_cli *cli, int argc, char **argv)
             f.escalated = 1;
             break;
         case O_LIMIT:
-            f.limit = strtoll(optarg, &end, 10);
-            if (!*optarg || *end || f.limit <= 0)
-                return cli_usage_error("queue list", "--limit needs a positive number");
+            if ((rc = cli_parse_limit("queue list", optarg, &f.limit)) != 0)
+                return rc;
             break;
         case O_NOW:
             if ((rc = cli_parse_time(optarg, &x.now)) != 0)
@@ -841,7 +736,7 @@ cmd_list(nt_cli *cli, int argc, char **argv)
         nt_buf_adds(&b, "]\n");
     else if (!csv && x.n == 0)
         nt_buf_adds(&b, "no queue entries\n");
-    return emit(&b);
+    return cli_emit(&b);
 }
 
 /* ---- pull ---- */
@@ -932,7 +827,9 @@ cmd_show(nt_cli *cli, int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("queue show", "queue show needs one entry id");
-    if ((rc = parse_id("queue show", argv[optind], &id)) != 0 || (rc = cli_open_store(cli)) != 0)
+    if ((rc = cli_parse_id("queue show", argv[optind], "a queue entry id (see nurture queue list)",
+                           &id)) != 0 ||
+        (rc = cli_open_store(cli)) != 0)
         return rc;
     nt_diag_clear(&d);
     if ((err = nt_store_queue_get(cli->store, id, &e, &d)) != NT_OK) {
@@ -1010,7 +907,9 @@ decide(nt_cli *cli, enum decision what, int argc, char **argv)
     } else if (optind + 1 != argc) {
         return cli_usage_error(cmd, "%s needs one entry id", cmd);
     }
-    if ((rc = parse_id(cmd, argv[optind], &id)) != 0 || (rc = check_note(cmd, note)) != 0)
+    if ((rc = cli_parse_id(cmd, argv[optind], "a queue entry id (see nurture queue list)", &id)) !=
+            0 ||
+        (rc = check_note(cmd, note)) != 0)
         return rc;
     if (what == REJECT && !reason)
         return cli_usage_error(cmd, "say why: --reason R (`nurture queue reasons` lists them)");
@@ -1057,19 +956,19 @@ decide(nt_cli *cli, enum decision what, int argc, char **argv)
         printf("queue entry %lld %s", (long long)e.id, nt_qstate_name(e.state));
         if (e.reject_reason) {
             fputs(" (", stdout);
-            put_text(e.reject_reason, 0, 0, NULL);
+            cli_put_text(stdout, e.reject_reason, 0, 0, NULL);
             putchar(')');
         }
         if (have) {
             fputs(": lead ", stdout);
-            put_text(l.email, 0, 0, NULL);
+            cli_put_text(stdout, l.email, 0, 0, NULL);
             fputs(" is now ", stdout);
-            put_text(l.stage, 0, 0, NULL);
+            cli_put_text(stdout, l.stage, 0, 0, NULL);
             nt_lead_release(&l);
         }
         if (e.recycle_campaign) {
             fputs(", back in campaign ", stdout);
-            put_text(e.recycle_campaign, 0, 0, NULL);
+            cli_put_text(stdout, e.recycle_campaign, 0, 0, NULL);
         }
         putchar('\n');
     }
@@ -1180,9 +1079,9 @@ cmd_reasons(nt_cli *cli, int argc, char **argv)
         const nt_reject_reason *r = &cli->cfg.queue.reasons[i];
         if (json) {
             nt_buf_adds(&b, i ? ",{\"reason\":" : "{\"reason\":");
-            json_str(&b, r->id);
+            cli_json_str(&b, r->id);
             nt_buf_adds(&b, ",\"recycle\":");
-            json_str(&b, r->recycle);
+            cli_json_str(&b, r->recycle);
             nt_buf_addc(&b, '}');
         } else if (r->recycle) {
             nt_buf_addf(&b, "%-20s recycles into %s\n", r->id, r->recycle);
@@ -1192,7 +1091,7 @@ cmd_reasons(nt_cli *cli, int argc, char **argv)
     }
     if (json)
         nt_buf_adds(&b, "]\n");
-    return emit(&b);
+    return cli_emit(&b);
 }
 
 static const struct sub {

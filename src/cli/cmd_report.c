@@ -15,8 +15,6 @@
 
 #include "banned.h"
 
-int cmd_report(nt_cli *cli, int argc, char **argv);
-
 static const char help[] =
     "usage: nurture report [--since TIME|-DURATION] [--until TIME] [--now TIME]\n"
     "                      [--campaign NAME] [--json | --csv | --html FILE]\n"
@@ -70,10 +68,14 @@ int
 cmd_report(nt_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"since", required_argument, NULL, 's'}, {"until", required_argument, NULL, 'u'},
-        {"now", required_argument, NULL, 'n'},   {"campaign", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},        {"csv", no_argument, NULL, 'v'},
-        {"html", required_argument, NULL, 'H'},  {"help", no_argument, NULL, 'h'},
+        {"since", required_argument, NULL, 's'},
+        {"until", required_argument, NULL, 'u'},
+        {"now", required_argument, NULL, 'n'},
+        {"campaign", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"csv", no_argument, NULL, 'v'},
+        {"html", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *since_arg = NULL, *until_arg = NULL, *html = NULL;
@@ -147,8 +149,8 @@ cmd_report(nt_cli *cli, int argc, char **argv)
         return cli_exit_for(err);
     }
     nt_buf_init(&b, 0);
-    err = format == JSON  ? nt_report_json(&r, &b)
-          : format == CSV ? nt_report_csv(&r, &b)
+    err = format == JSON   ? nt_report_json(&r, &b)
+          : format == CSV  ? nt_report_csv(&r, &b)
           : format == HTML ? nt_report_html(&r, &b)
                            : nt_report_text(&r, &b);
     nt_report_release(&r);
@@ -162,9 +164,8 @@ cmd_report(nt_cli *cli, int argc, char **argv)
         if (rc == NT_EXIT_OK)
             fprintf(stderr, "nurture: wrote the report to %s\n", html);
     } else {
-        rc = fwrite(nt_buf_cstr(&b), 1, b.len, stdout) == b.len && fflush(stdout) == 0
-                 ? NT_EXIT_OK
-                 : NT_EXIT_IO;
+        rc = fwrite(nt_buf_cstr(&b), 1, b.len, stdout) == b.len && fflush(stdout) == 0 ? NT_EXIT_OK
+                                                                                       : NT_EXIT_IO;
     }
     nt_buf_release(&b);
     return rc;

@@ -41,18 +41,6 @@ static const char help[] =
     "78 configuration error (a webhook's secret cannot be read).\n";
 
 static int
-parse_limit(const char *arg, int64_t *out)
-{
-    char *end;
-    long long v = strtoll(arg, &end, 10);
-
-    if (*arg == '\0' || *end != '\0' || v <= 0)
-        return cli_usage_error("webhooks", "--limit needs a positive number");
-    *out = v;
-    return 0;
-}
-
-static int
 run_deliver(nt_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -81,7 +69,7 @@ run_deliver(nt_cli *cli, int argc, char **argv)
             have_now = 1;
             break;
         case 'l':
-            if ((rc = parse_limit(optarg, &limit)) != 0)
+            if ((rc = cli_parse_limit("webhooks deliver", optarg, &limit)) != 0)
                 return rc;
             break;
         case 'j':
@@ -226,7 +214,7 @@ run_list(nt_cli *cli, int argc, char **argv)
             pending = 1;
             break;
         case 'l':
-            if ((rc = parse_limit(optarg, &limit)) != 0)
+            if ((rc = cli_parse_limit("webhooks list", optarg, &limit)) != 0)
                 return rc;
             break;
         case 'j':

@@ -18,9 +18,6 @@
 #define NT_VERSION "dev"
 #endif
 
-int cmd_queue(nt_cli *cli, int argc, char **argv); /* cmd_queue.c */
-int cmd_report(nt_cli *cli, int argc, char **argv); /* cmd_report.c */
-
 static const struct command {
     const char *name;
     nt_cmd_fn fn;

@@ -266,17 +266,17 @@ populate(void)
     inbound(0, 0, "reply", 0, NULL, "interested", T0 + 5 * DAY); /* from nobody we know */
 
     /* the timeline's engagement */
-    event(L[1], "replied", "{\"campaign\":\"welcome\",\"step\":\"intro\",\"intent\":\"interested\"}",
-          T0 + 1000);
-    event(L[1], "replied", "{\"campaign\":\"welcome\",\"step\":\"follow-up\",\"intent\":\"meeting\"}",
-          T0 + 3 * DAY);
+    event(L[1], "replied",
+          "{\"campaign\":\"welcome\",\"step\":\"intro\",\"intent\":\"interested\"}", T0 + 1000);
+    event(L[1], "replied",
+          "{\"campaign\":\"welcome\",\"step\":\"follow-up\",\"intent\":\"meeting\"}", T0 + 3 * DAY);
     event(L[8], "replied", "{\"campaign\":\"reengage\",\"step\":\"nudge\",\"intent\":\"none\"}",
           T0 + 4 * DAY);
     event(L[9], "replied", "{\"inbound\":15,\"intent\":\"pricing\"}", T0 + 5 * DAY);
-    event(L[2], "replied", "{\"campaign\":\"welcome\",\"step\":\"intro\",\"intent\":\"unsubscribe\"}",
-          T0 + 1000);
-    event(L[3], "replied", "{\"campaign\":\"welcome\",\"step\":\"intro\",\"intent\":\"interested\"}",
-          T0 - 10);
+    event(L[2], "replied",
+          "{\"campaign\":\"welcome\",\"step\":\"intro\",\"intent\":\"unsubscribe\"}", T0 + 1000);
+    event(L[3], "replied",
+          "{\"campaign\":\"welcome\",\"step\":\"intro\",\"intent\":\"interested\"}", T0 - 10);
     event(L[4], "replied", "not json", T0 + 100);
     event(L[5], "unsubscribed", "{\"campaign\":\"welcome\",\"step\":\"intro\"}", T0 + 100);
 
@@ -354,8 +354,7 @@ check_figs(const char *where, const nt_report_figs *f, const int64_t want[NT_RF_
         if (f->v[i] != want[i]) {
             t_failures++;
             fprintf(stderr, "%s: %s == %lld, expected %lld\n", where,
-                    nt_report_fig_name((nt_report_fig)i), (long long)f->v[i],
-                    (long long)want[i]);
+                    nt_report_fig_name((nt_report_fig)i), (long long)f->v[i], (long long)want[i]);
         }
     }
 }
@@ -378,7 +377,8 @@ rep(const nt_report *r, const char *name)
     return NULL;
 }
 
-/*                               enr sent rch def fail unk hard soft blk ooo rep uns cmp eng hand clm acc rej rec */
+/*                               enr sent rch def fail unk hard soft blk ooo rep uns cmp eng hand
+ * clm acc rej rec */
 static const int64_t w_intro[] = {0, 4, 4, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 2, 1, 1, 1, 0};
 static const int64_t w_follow[] = {0, 2, 2, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 0, 1, 1};
 static const int64_t w_camp[] = {6, 6, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 3, 1, 2, 1};
@@ -405,8 +405,7 @@ test_figures(void)
     check_figs("welcome/follow-up", step(&r, "welcome", "follow-up"), w_follow);
     check_figs("welcome", &w->f, w_camp);
     check_figs("reengage/nudge", step(&r, "reengage", "nudge"), r_nudge);
-    check_figs("reengage", campaign(&r, "reengage") ? &campaign(&r, "reengage")->f : NULL,
-               r_camp);
+    check_figs("reengage", campaign(&r, "reengage") ? &campaign(&r, "reengage")->f : NULL, r_camp);
     check_figs("total", &r.total, total);
 
     /* rejections by reason, most first */
@@ -649,7 +648,8 @@ test_json(void)
         char p[64];
         snprintf(p, sizeof(p), "total.%s", nt_report_fig_name((nt_report_fig)i));
         CHECK_INT(json_integer_value(jget(j, p)), total[i]);
-        snprintf(p, sizeof(p), "campaigns.1.steps.0.figures.%s", nt_report_fig_name((nt_report_fig)i));
+        snprintf(p, sizeof(p), "campaigns.1.steps.0.figures.%s",
+                 nt_report_fig_name((nt_report_fig)i));
         if (i == NT_RF_ENROLLED)
             CHECK(jget(j, p) == NULL);
         else
@@ -683,15 +683,17 @@ test_csv(void)
     nt_buf_init(&b, 0);
     REQUIRE(nt_report_csv(&r, &b) == NT_OK);
     const char *t = nt_buf_cstr(&b);
-    CHECK(!strncmp(t, "level,campaign,step,figure,key,value\r\n"
-                      "period,,,since,,2027-01-15T08:00:00Z\r\n"
-                      "period,,,until,,2027-01-22T08:00:00Z\r\n"
-                      "total,,,enrolled,,8\r\n",
+    CHECK(!strncmp(t,
+                   "level,campaign,step,figure,key,value\r\n"
+                   "period,,,since,,2027-01-15T08:00:00Z\r\n"
+                   "period,,,until,,2027-01-22T08:00:00Z\r\n"
+                   "total,,,enrolled,,8\r\n",
                    strlen("level,campaign,step,figure,key,value\r\nperiod,,,since,,"
                           "2027-01-15T08:00:00Z\r\nperiod,,,until,,2027-01-22T08:00:00Z\r\n"
                           "total,,,enrolled,,8\r\n")));
     CHECK_CONTAINS(t, "\r\nstep,welcome,intro,sent,,4\r\n");
-    CHECK_CONTAINS(t, "\r\nstep,welcome,intro,replied,,1\r\nstep,welcome,intro,reply_rate,,0.2500\r\n");
+    CHECK_CONTAINS(
+        t, "\r\nstep,welcome,intro,replied,,1\r\nstep,welcome,intro,reply_rate,,0.2500\r\n");
     CHECK_CONTAINS(t, "\r\ncampaign,welcome,,enrolled,,6\r\n");
     CHECK_CONTAINS(t, "\r\ntotal,,,rejected,not-a-fit,2\r\n");
     CHECK_CONTAINS(t, "\r\nsender,,,last_24h,hello,2\r\nsender,,,daily_cap,hello,500\r\n");
@@ -768,7 +770,8 @@ test_hostile_names(void)
     REQUIRE(nt_report_csv(&r, &b) == NT_OK);
     /* quoted, and kept from being a formula */
     CHECK_CONTAINS(nt_buf_cstr(&b), "\r\ntotal,,,rejected,\"'=HYPERLINK(\"\"http://x\"\")\",1\r\n");
-    CHECK_CONTAINS(nt_buf_cstr(&b), "\r\nstep,<script>alert(1)</script>,\"a&b\"\"c'd\",sent,,1\r\n");
+    CHECK_CONTAINS(nt_buf_cstr(&b),
+                   "\r\nstep,<script>alert(1)</script>,\"a&b\"\"c'd\",sent,,1\r\n");
 
     nt_buf_reset(&b);
     REQUIRE(nt_report_json(&r, &b) == NT_OK);
