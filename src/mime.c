@@ -1,14 +1,17 @@
 /*
  * Inbound mail, decoded with GMime 3 into the flat nt_inmsg view that the
- * classifier reads.  GMime does the hard parts (MIME structure, transfer
- * encodings, charsets, RFC 2047); this file walks the tree depth-first,
+ * classifier reads: the entry point, GMime's full parse, and the helpers
+ * the quick reader (mime_fast.c) shares.  GMime does the hard parts (MIME
+ * structure, transfer encodings, charsets, RFC 2047); this file walks the
+ * tree depth-first,
  * picks the body text (text/plain, else HTML turned into text by a small
  * tag stripper), and reads the machine-readable report parts itself:
  * message/delivery-status and message/feedback-report bodies are
  * header-like groups, parsed here, and the returned original's headers are
  * kept.  Every string leaving this file is re-checked as UTF-8 because mail
- * lies about its charsets.  The only file that includes <gmime/gmime.h>.
+ * lies about its charsets.
  */
+#include <iconv.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,8 @@
 #include "nurture/mime.h"
 #include "nurture/utf8.h"
 
+#include "mime_impl.h"
+
 #include "banned.h"
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -30,12 +35,10 @@ gmime_init(void)
     g_mime_init();
 }
 
-/* The parse in progress; err is sticky like nt_buf's. */
-struct walk {
-    nt_inmsg *m;
+/* The body parts the tree walk found. */
+struct pick {
     GMimeObject *plain; /* first text/plain that is not an attachment */
     GMimeObject *html;  /* first text/html likewise */
-    nt_err err;
 };
 
 static int
@@ -55,8 +58,8 @@ is_ws(int c)
  * oneline, CR, LF and other control characters become spaces and the ends
  * are trimmed, so that no header value carries a line break.
  */
-static void
-put(struct walk *w, char **dst, const char *s, size_t n, int oneline)
+void
+nt_mi_put(nt_mi *w, char **dst, const char *s, size_t n, int oneline)
 {
     nt_buf b;
     char *r;
@@ -95,23 +98,23 @@ put(struct walk *w, char **dst, const char *s, size_t n, int oneline)
     *dst = r;
 }
 
-static void
-puts1(struct walk *w, char **dst, const char *s)
+void
+nt_mi_puts(nt_mi *w, char **dst, const char *s)
 {
     if (s)
-        put(w, dst, s, strlen(s), 1);
+        nt_mi_put(w, dst, s, strlen(s), 1);
 }
 
-static void
-lower(char *s)
+void
+nt_mi_lower(char *s)
 {
     for (; s && *s; s++)
         *s = (char)lc((unsigned char)*s);
 }
 
 /* The first <id> of s without its brackets, or s trimmed when it has none. */
-static void
-put_id(struct walk *w, char **dst, const char *s)
+void
+nt_mi_put_id(nt_mi *w, char **dst, const char *s)
 {
     const char *a, *z;
 
@@ -119,16 +122,16 @@ put_id(struct walk *w, char **dst, const char *s)
         return;
     a = strchr(s, '<');
     if (a && (z = strchr(a + 1, '>')) != NULL) {
-        put(w, dst, a + 1, (size_t)(z - a - 1), 1);
+        nt_mi_put(w, dst, a + 1, (size_t)(z - a - 1), 1);
         return;
     }
-    puts1(w, dst, s);
+    nt_mi_puts(w, dst, s);
 }
 
 /* An address as normalised by nt_email_normalize, or as written when it
  * is not one; angle brackets removed. */
-static void
-put_addr(struct walk *w, char **dst, const char *s, size_t n)
+void
+nt_mi_put_addr(nt_mi *w, char **dst, const char *s, size_t n)
 {
     char *norm = NULL;
     const char *a;
@@ -144,12 +147,12 @@ put_addr(struct walk *w, char **dst, const char *s, size_t n)
         s++;
     }
     if (n > 0 && nt_email_normalize(s, n, &norm, NULL) == NT_OK && norm) {
-        put(w, dst, norm, strlen(norm), 1);
+        nt_mi_put(w, dst, norm, strlen(norm), 1);
         free(norm);
         return;
     }
     free(norm);
-    put(w, dst, s, n, 1);
+    nt_mi_put(w, dst, s, n, 1);
 }
 
 /* Skip a "rfc822;" / "smtp;" / "dns;" type prefix. */
@@ -320,7 +323,7 @@ part_bytes(GMimePart *part, GMimeStream **keep)
 }
 
 static void
-parse_dsn(struct walk *w, const char *s, size_t n)
+parse_dsn(nt_mi *w, const char *s, size_t n)
 {
     nt_inmsg *m = w->m;
     struct group *g = NULL;
@@ -340,7 +343,7 @@ parse_dsn(struct walk *w, const char *s, size_t n)
 
         if (!fr && !orc && !act) {
             if (!m->dsn_reporting_mta && (v = group_get(&g[i], "Reporting-MTA")) != NULL)
-                puts1(w, &m->dsn_reporting_mta, skip_type(v));
+                nt_mi_puts(w, &m->dsn_reporting_mta, skip_type(v));
             continue;
         }
         if (m->ndsn >= 10000)
@@ -355,27 +358,27 @@ parse_dsn(struct walk *w, const char *s, size_t n)
         memset(r, 0, sizeof(*r));
         if (fr) {
             v = skip_type(fr);
-            put_addr(w, &r->final_recipient, v, strlen(v));
+            nt_mi_put_addr(w, &r->final_recipient, v, strlen(v));
         }
         if (orc) {
             v = skip_type(orc);
-            put_addr(w, &r->original_recipient, v, strlen(v));
+            nt_mi_put_addr(w, &r->original_recipient, v, strlen(v));
         }
         if (act) {
-            puts1(w, &r->action, act);
-            lower(r->action);
+            nt_mi_puts(w, &r->action, act);
+            nt_mi_lower(r->action);
         }
-        puts1(w, &r->status, group_get(&g[i], "Status"));
+        nt_mi_puts(w, &r->status, group_get(&g[i], "Status"));
         if ((v = group_get(&g[i], "Diagnostic-Code")) != NULL)
-            puts1(w, &r->diagnostic, skip_type(v));
+            nt_mi_puts(w, &r->diagnostic, skip_type(v));
         if ((v = group_get(&g[i], "Remote-MTA")) != NULL)
-            puts1(w, &r->remote_mta, skip_type(v));
+            nt_mi_puts(w, &r->remote_mta, skip_type(v));
     }
     groups_free(g, ng);
 }
 
 static void
-parse_feedback(struct walk *w, const char *s, size_t n)
+parse_feedback(nt_mi *w, const char *s, size_t n)
 {
     struct group *g = NULL;
     size_t ng = 0;
@@ -386,15 +389,15 @@ parse_feedback(struct walk *w, const char *s, size_t n)
         return;
     }
     if (ng > 0) {
-        puts1(w, &w->m->feedback_type, group_get(&g[0], "Feedback-Type"));
-        lower(w->m->feedback_type);
+        nt_mi_puts(w, &w->m->feedback_type, group_get(&g[0], "Feedback-Type"));
+        nt_mi_lower(w->m->feedback_type);
     }
     groups_free(g, ng);
 }
 
 /* text/rfc822-headers: the raw text, and its Message-ID and To. */
 static void
-parse_returned_headers(struct walk *w, const char *s, size_t n)
+parse_returned_headers(nt_mi *w, const char *s, size_t n)
 {
     nt_inmsg *m = w->m;
     struct group *g = NULL;
@@ -402,17 +405,17 @@ parse_returned_headers(struct walk *w, const char *s, size_t n)
     const char *v;
     nt_err err;
 
-    put(w, &m->returned_headers, s, n, 0);
+    nt_mi_put(w, &m->returned_headers, s, n, 0);
     if ((err = parse_groups(s, n, &g, &ng)) != NT_OK) {
         w->err = err;
         return;
     }
     if (ng > 0) {
         if ((v = group_get(&g[0], "Message-ID")) != NULL)
-            put_id(w, &m->returned_message_id, v);
+            nt_mi_put_id(w, &m->returned_message_id, v);
         if ((v = group_get(&g[0], "To")) != NULL) {
             char *dec = g_mime_utils_header_decode_text(NULL, v);
-            puts1(w, &m->returned_to, dec ? dec : v);
+            nt_mi_puts(w, &m->returned_to, dec ? dec : v);
             g_free(dec);
         }
     }
@@ -420,7 +423,7 @@ parse_returned_headers(struct walk *w, const char *s, size_t n)
 }
 
 static void
-returned_message(struct walk *w, GMimeMessage *inner)
+returned_message(nt_mi *w, GMimeMessage *inner)
 {
     nt_inmsg *m = w->m;
     char *hdrs;
@@ -428,10 +431,41 @@ returned_message(struct walk *w, GMimeMessage *inner)
     if (m->returned_headers || !inner)
         return;
     hdrs = g_mime_object_get_headers(GMIME_OBJECT(inner), NULL);
-    put(w, &m->returned_headers, hdrs ? hdrs : "", hdrs ? strlen(hdrs) : 0, 0);
+    nt_mi_put(w, &m->returned_headers, hdrs ? hdrs : "", hdrs ? strlen(hdrs) : 0, 0);
     g_free(hdrs);
-    put_id(w, &m->returned_message_id, g_mime_message_get_message_id(inner));
-    puts1(w, &m->returned_to, g_mime_object_get_header(GMIME_OBJECT(inner), "To"));
+    nt_mi_put_id(w, &m->returned_message_id, g_mime_message_get_message_id(inner));
+    nt_mi_puts(w, &m->returned_to, g_mime_object_get_header(GMIME_OBJECT(inner), "To"));
+}
+
+static int
+ci_eq(const char *a, const char *b)
+{
+    return a && b && strcasecmp(a, b) == 0;
+}
+
+/* A part whose content the parse reads: a delivery-status or feedback
+ * report, or the first returned headers. */
+static int
+is_report_part(nt_mi *w, const char *type, const char *subtype)
+{
+    if (ci_eq(type, "message"))
+        return ci_eq(subtype, "delivery-status") || ci_eq(subtype, "global-delivery-status") ||
+               ci_eq(subtype, "feedback-report");
+    return ci_eq(type, "text") && ci_eq(subtype, "rfc822-headers") && !w->m->returned_headers;
+}
+
+int
+nt_mi_report_part(nt_mi *w, const char *type, const char *subtype, const char *s, size_t n)
+{
+    if (!is_report_part(w, type, subtype))
+        return 0;
+    if (ci_eq(subtype, "feedback-report"))
+        parse_feedback(w, s, n);
+    else if (ci_eq(subtype, "rfc822-headers"))
+        parse_returned_headers(w, s, n);
+    else if (!w->m->dsn)
+        parse_dsn(w, s, n);
+    return 1;
 }
 
 /*
@@ -439,7 +473,7 @@ returned_message(struct walk *w, GMimeMessage *inner)
  * depth is checked: its text is not the reply's text.
  */
 static void
-walk(struct walk *w, GMimeObject *obj, int depth, int inret)
+walk(nt_mi *w, struct pick *pk, GMimeObject *obj, int depth, int inret)
 {
     GMimeContentType *ct;
 
@@ -456,11 +490,11 @@ walk(struct walk *w, GMimeObject *obj, int depth, int inret)
 
         if (!inret && ct && !w->m->report_type &&
             g_mime_content_type_is_type(ct, "multipart", "report")) {
-            puts1(w, &w->m->report_type, g_mime_content_type_get_parameter(ct, "report-type"));
-            lower(w->m->report_type);
+            nt_mi_puts(w, &w->m->report_type, g_mime_content_type_get_parameter(ct, "report-type"));
+            nt_mi_lower(w->m->report_type);
         }
         for (i = 0; i < count && !w->err; i++)
-            walk(w, g_mime_multipart_get_part(mp, i), depth + 1, inret);
+            walk(w, pk, g_mime_multipart_get_part(mp, i), depth + 1, inret);
         return;
     }
     if (GMIME_IS_MESSAGE_PART(obj)) {
@@ -469,7 +503,7 @@ walk(struct walk *w, GMimeObject *obj, int depth, int inret)
         if (!inret)
             returned_message(w, inner);
         if (inner)
-            walk(w, g_mime_message_get_mime_part(inner), depth + 1, 1);
+            walk(w, pk, g_mime_message_get_mime_part(inner), depth + 1, 1);
         return;
     }
     if (inret || !GMIME_IS_PART(obj) || !ct)
@@ -479,28 +513,21 @@ walk(struct walk *w, GMimeObject *obj, int depth, int inret)
         if (g_mime_part_is_attachment(GMIME_PART(obj)))
             return;
         if (g_mime_content_type_is_type(ct, "text", "plain")) {
-            if (!w->plain)
-                w->plain = obj;
-        } else if (!w->html) {
-            w->html = obj;
+            if (!pk->plain)
+                pk->plain = obj;
+        } else if (!pk->html) {
+            pk->html = obj;
         }
         return;
     }
-    if (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
-        g_mime_content_type_is_type(ct, "message", "global-delivery-status") ||
-        g_mime_content_type_is_type(ct, "message", "feedback-report") ||
-        (g_mime_content_type_is_type(ct, "text", "rfc822-headers") && !w->m->returned_headers)) {
+    if (is_report_part(w, g_mime_content_type_get_media_type(ct),
+                       g_mime_content_type_get_media_subtype(ct))) {
         GMimeStream *keep;
         GByteArray *ba = part_bytes(GMIME_PART(obj), &keep);
-        const char *s = ba ? (const char *)ba->data : "";
-        size_t n = ba ? ba->len : 0;
 
-        if (g_mime_content_type_is_type(ct, "message", "feedback-report"))
-            parse_feedback(w, s, n);
-        else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers"))
-            parse_returned_headers(w, s, n);
-        else if (!w->m->dsn)
-            parse_dsn(w, s, n);
+        nt_mi_report_part(w, g_mime_content_type_get_media_type(ct),
+                          g_mime_content_type_get_media_subtype(ct),
+                          ba ? (const char *)ba->data : "", ba ? ba->len : 0);
         if (keep)
             g_object_unref(keep);
     }
@@ -631,7 +658,7 @@ static const char *const block_tags[] = {"br",         "p",  "div", "tr", "li", 
 
 /* HTML (already UTF-8) to plain text; detached into *out. */
 static void
-html_to_text(struct walk *w, char **out, const char *s, size_t n)
+html_to_text(nt_mi *w, char **out, const char *s, size_t n)
 {
     nt_buf b;
     size_t i = 0, k;
@@ -714,15 +741,74 @@ html_to_text(struct walk *w, char **out, const char *s, size_t n)
         nt_buf_release(&b);
         return;
     }
-    put(w, out, b.data ? b.data : "", b.len, 0);
+    nt_mi_put(w, out, b.data ? b.data : "", b.len, 0);
     nt_buf_release(&b);
 }
 
+/* ---- body text ---- */
+
+/*
+ * glibc unloads a charset's conversion module when the last descriptor for
+ * it is closed, and GMime closes its descriptor after each part or header:
+ * a mailbox of mixed charsets loads and unloads modules message after
+ * message, which costs more than the parse.  One descriptor kept open per
+ * charset seen (up to PIN_MAX) keeps its module loaded for the process.
+ */
+#define PIN_MAX 64
+
+static pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
+static char pin_name[PIN_MAX][40];
+static iconv_t pin_cd[PIN_MAX];
+static size_t npin;
+
 static void
-use_text(struct walk *w, const char *t, size_t n)
+pin_charset(const char *cs, size_t n)
 {
-    if (w->plain) {
-        put(w, &w->m->text, t, n, 0);
+    char name[40];
+    size_t i;
+
+    if (n == 0 || n >= sizeof(name))
+        return;
+    for (i = 0; i < n; i++)
+        name[i] = (char)g_ascii_tolower(cs[i]);
+    name[n] = '\0';
+    if (strcmp(name, "utf-8") == 0 || strcmp(name, "us-ascii") == 0)
+        return;
+    pthread_mutex_lock(&pin_lock);
+    for (i = 0; i < npin && strcmp(pin_name[i], name) != 0; i++)
+        ;
+    if (i == npin && npin < PIN_MAX) {
+        iconv_t cd = g_mime_iconv_open("utf-8", name);
+
+        if (cd != (iconv_t)-1) {
+            memcpy(pin_name[npin], name, n + 1);
+            pin_cd[npin++] = cd;
+        }
+    }
+    pthread_mutex_unlock(&pin_lock);
+}
+
+/* The charsets named by the encoded words of a header value. */
+static void
+pin_encoded_words(const char *v)
+{
+    const char *p = v, *e;
+
+    while ((p = strstr(p, "=?")) != NULL) {
+        p += 2;
+        for (e = p; *e && *e != '?' && *e != '*' && !g_ascii_isspace(*e); e++)
+            ;
+        if (*e == '?' || *e == '*')
+            pin_charset(p, (size_t)(e - p));
+        p = e;
+    }
+}
+
+static void
+use_text(nt_mi *w, const char *t, size_t n, int html)
+{
+    if (!html) {
+        nt_mi_put(w, &w->m->text, t, n, 0);
     } else {
         html_to_text(w, &w->m->text, t, n);
         w->m->text_from_html = 1;
@@ -731,55 +817,94 @@ use_text(struct walk *w, const char *t, size_t n)
 
 /* Declared UTF-8, or US-ASCII that is: no conversion to run. */
 static int
-already_utf8(GMimeObject *obj, const GByteArray *ba)
+already_utf8(const char *cs, const char *s, size_t n)
 {
-    const char *cs = g_mime_object_get_content_type_parameter(obj, "charset");
-
-    if (!cs)
-        return 0;
     if (g_ascii_strcasecmp(cs, "utf-8") == 0 || g_ascii_strcasecmp(cs, "utf8") == 0)
         return 1;
     if (g_ascii_strcasecmp(cs, "us-ascii") != 0)
         return 0;
-    for (guint i = 0; i < ba->len; i++)
-        if (ba->data[i] >= 0x80)
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
             return 0;
     return 1;
 }
 
-static void
-body_text(struct walk *w)
+/* s[0..n) through GMime's charset filter, as g_mime_text_part_get_text
+ * runs it; NULL when GMime has no converter for cs (the bytes are then
+ * taken as they are, as GMime does) or on out of memory. */
+static char *
+convert(const char *cs, const char *s, size_t n, size_t *outn)
 {
-    GMimeObject *obj = w->plain ? w->plain : w->html;
+    GMimeFilter *f;
+    char *out1, *out2, *r;
+    size_t n1, n2, pre;
+
+    pin_charset(cs, strlen(cs));
+    if ((f = g_mime_filter_charset_new(cs, "utf-8")) == NULL)
+        return NULL;
+    g_mime_filter_filter(f, (char *)(uintptr_t)s, n, 0, &out1, &n1, &pre);
+    r = malloc(n1 + 1);
+    if (r) {
+        memcpy(r, out1, n1);
+        g_mime_filter_complete(f, (char *)(uintptr_t) "", 0, 0, &out2, &n2, &pre);
+        if (n2 > 0) {
+            char *t = realloc(r, n1 + n2 + 1);
+            if (!t) {
+                free(r);
+                r = NULL;
+            } else {
+                r = t;
+                memcpy(r + n1, out2, n2);
+            }
+        }
+        n1 += n2;
+    }
+    g_object_unref(f);
+    if (r)
+        r[n1] = '\0';
+    *outn = n1;
+    return r;
+}
+
+void
+nt_mi_body_text(nt_mi *w, const char *bytes, size_t n, const char *charset, int html)
+{
+    char *conv = NULL;
+    size_t cn = 0;
+
+    if (w->err)
+        return;
+    if (charset && !already_utf8(charset, bytes, n) &&
+        (conv = convert(charset, bytes, n, &cn)) != NULL) {
+        use_text(w, conv, strnlen(conv, cn), html);
+        free(conv);
+        return;
+    }
+    use_text(w, bytes, strnlen(bytes, n), html);
+}
+
+static void
+body_text(nt_mi *w, const struct pick *pk)
+{
+    GMimeObject *obj = pk->plain ? pk->plain : pk->html;
     GMimeStream *keep = NULL;
     GByteArray *ba;
-    char *t;
 
     if (!obj || !GMIME_IS_TEXT_PART(obj))
         return;
-    /* Transfer decoding only when the charset is UTF-8 already: GMime's
-     * get_text would run the bytes through iconv and copy them twice. */
     ba = part_bytes(GMIME_PART(obj), &keep);
-    if (ba && already_utf8(obj, ba)) {
-        use_text(w, ba->len ? (const char *)ba->data : "",
-                 ba->len ? strnlen((const char *)ba->data, ba->len) : 0);
-        g_object_unref(keep);
-        return;
-    }
+    if (ba)
+        nt_mi_body_text(w, ba->len ? (const char *)ba->data : "", ba->len,
+                        g_mime_object_get_content_type_parameter(obj, "charset"), !pk->plain);
     if (keep)
         g_object_unref(keep);
-    t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
-    if (!t)
-        return;
-    use_text(w, t, strlen(t));
-    g_free(t);
 }
 
 /* ---- top level ---- */
 
 /* Plain ASCII without encoded words: decoding it is only unfolding. */
-static int
-plain_header(const char *raw)
+int
+nt_mi_plain_header(const char *raw)
 {
     for (const unsigned char *p = (const unsigned char *)raw; *p; p++)
         if (*p >= 0x80 || (p[0] == '=' && p[1] == '?'))
@@ -788,42 +913,57 @@ plain_header(const char *raw)
 }
 
 /*
- * A header's value, unfolded and decoded (RFC 2047, charsets).  GMime's
- * decoder is a good part of a parse for the long trace headers a bounce
- * carries, and they need none: a plain value is only unfolded here, which
- * gives what GMime would.
+ * GMime's decoder is a good part of a parse for the long trace headers a
+ * bounce carries, and they need none: a plain value is only unfolded
+ * here, which gives what GMime would.
  */
-static void
-header_value(struct walk *w, char **dst, GMimeHeader *h)
+char *
+nt_mi_header_decode(const char *raw)
 {
-    const char *raw = g_mime_header_get_raw_value(h), *v;
-    size_t n, k = 0;
-    char *u;
+    char *u, *dec;
+    size_t k = 0;
 
-    if (!raw || !plain_header(raw)) {
-        v = g_mime_header_get_value(h);
-        puts1(w, dst, v ? v : "");
+    if (!nt_mi_plain_header(raw)) {
+        pin_encoded_words(raw);
+        u = g_mime_utils_header_unfold(raw);
+        dec = u ? g_mime_utils_header_decode_text(NULL, u) : NULL;
+        g_free(u);
+        return dec;
+    }
+    if (!(u = g_malloc(strlen(raw) + 1)))
+        return NULL;
+    for (size_t i = 0; raw[i]; i++)
+        if (raw[i] != '\r' && raw[i] != '\n')
+            u[k++] = raw[i];
+    u[k] = '\0';
+    return u;
+}
+
+void
+nt_mi_header_value(nt_mi *w, char **dst, const char *raw)
+{
+    char *v;
+
+    if (w->err)
+        return;
+    if (!raw) {
+        nt_mi_puts(w, dst, "");
         return;
     }
-    n = strlen(raw);
-    if (!(u = malloc(n + 1))) {
+    if (!(v = nt_mi_header_decode(raw))) {
         w->err = NT_ENOMEM;
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        if (raw[i] != '\r' && raw[i] != '\n')
-            u[k++] = raw[i];
-    put(w, dst, u, k, 1);
-    free(u);
+    nt_mi_puts(w, dst, v);
+    g_free(v);
 }
 
 static void
-top_headers(struct walk *w, GMimeMessage *msg)
+top_headers(nt_mi *w, GMimeMessage *msg)
 {
     nt_inmsg *m = w->m;
     GMimeObject *obj = GMIME_OBJECT(msg);
     GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-    InternetAddressList *from;
     GDateTime *dt;
     const char *v;
     int i, count = hl ? g_mime_header_list_get_count(hl) : 0;
@@ -841,40 +981,48 @@ top_headers(struct walk *w, GMimeMessage *msg)
 
         if (!name)
             continue;
-        puts1(w, &m->headers[m->nheaders].name, name);
-        header_value(w, &m->headers[m->nheaders].value, h);
+        nt_mi_puts(w, &m->headers[m->nheaders].name, name);
+        nt_mi_header_value(w, &m->headers[m->nheaders].value, g_mime_header_get_raw_value(h));
         m->nheaders++;
     }
 
-    put_id(w, &m->message_id, g_mime_message_get_message_id(msg));
-    put_id(w, &m->in_reply_to, g_mime_object_get_header(obj, "In-Reply-To"));
-    puts1(w, &m->references, g_mime_object_get_header(obj, "References"));
-    puts1(w, &m->to, g_mime_object_get_header(obj, "To"));
-    puts1(w, &m->subject, g_mime_message_get_subject(msg));
-    puts1(w, &m->auto_submitted, g_mime_object_get_header(obj, "Auto-Submitted"));
+    nt_mi_put_id(w, &m->message_id, g_mime_message_get_message_id(msg));
+    nt_mi_put_id(w, &m->in_reply_to, g_mime_object_get_header(obj, "In-Reply-To"));
+    nt_mi_puts(w, &m->references, g_mime_object_get_header(obj, "References"));
+    nt_mi_puts(w, &m->to, g_mime_object_get_header(obj, "To"));
+    nt_mi_puts(w, &m->subject, g_mime_message_get_subject(msg));
+    nt_mi_puts(w, &m->auto_submitted, g_mime_object_get_header(obj, "Auto-Submitted"));
     if ((v = g_mime_object_get_header(obj, "Return-Path")) != NULL)
-        put_addr(w, &m->return_path, v, strlen(v));
-    from = g_mime_message_get_from(msg);
-    if (from && internet_address_list_length(from) > 0) {
-        InternetAddress *ia = internet_address_list_get_address(from, 0);
-
-        if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-            const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-            if (a)
-                put_addr(w, &m->from_addr, a, strlen(a));
-        }
-        if (ia && internet_address_get_name(ia))
-            puts1(w, &m->from_name, internet_address_get_name(ia));
-    }
+        nt_mi_put_addr(w, &m->return_path, v, strlen(v));
+    nt_mi_from(w, g_mime_message_get_from(msg));
     dt = g_mime_message_get_date(msg);
     if (dt)
         m->date = (int64_t)g_date_time_to_unix(dt);
 }
 
-nt_err
-nt_inmsg_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
+void
+nt_mi_from(nt_mi *w, InternetAddressList *from)
 {
-    struct walk w;
+    InternetAddress *ia;
+
+    if (!from || internet_address_list_length(from) <= 0)
+        return;
+    ia = internet_address_list_get_address(from, 0);
+    if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+        const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+        if (a)
+            nt_mi_put_addr(w, &w->m->from_addr, a, strlen(a));
+    }
+    if (ia && internet_address_get_name(ia))
+        nt_mi_puts(w, &w->m->from_name, internet_address_get_name(ia));
+}
+
+/* GMime's parse: the whole tree, for any message. */
+static nt_err
+tree_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
+{
+    nt_mi w;
+    struct pick pk;
     GByteArray *array = NULL;
     GMimeStream *stream = NULL;
     GMimeParser *parser = NULL;
@@ -882,17 +1030,9 @@ nt_inmsg_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
     GMimeObject *body;
     GMimeContentType *ct;
 
-    memset(out, 0, sizeof(*out));
     memset(&w, 0, sizeof(w));
+    memset(&pk, 0, sizeof(pk));
     w.m = out;
-    nt_diag_clear(d);
-    if (len > NT_INMSG_MAX_BYTES)
-        return nt_diag_set(d, NT_ELIMIT, NULL, 0, 0,
-                           "message of %zu bytes is over the limit of %zu", len,
-                           NT_INMSG_MAX_BYTES);
-    if (!raw && len)
-        return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "no message");
-    pthread_once(&gmime_once, gmime_init);
 
     /* GMime reads the caller's bytes in place: the array only borrows
      * them (the stream does not own it, and it is freed without its data
@@ -925,20 +1065,16 @@ nt_inmsg_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
         nt_buf_adds(&b, t ? t : "text");
         nt_buf_addc(&b, '/');
         nt_buf_adds(&b, st ? st : "plain");
-        put(&w, &out->content_type, nt_buf_cstr(&b), b.len, 1);
+        nt_mi_put(&w, &out->content_type, nt_buf_cstr(&b), b.len, 1);
         nt_buf_release(&b);
-        lower(out->content_type);
+        nt_mi_lower(out->content_type);
     }
-    walk(&w, body, 1, 0);
+    walk(&w, &pk, body, 1, 0);
     if (w.err == NT_ELIMIT)
         nt_diag_set(d, NT_ELIMIT, NULL, 0, 0, "MIME parts nested more than %d deep",
                     NT_INMSG_MAX_DEPTH);
     if (!w.err)
-        body_text(&w);
-    if (w.err == NT_ENOMEM)
-        nt_diag_set(d, NT_ENOMEM, NULL, 0, 0, "out of memory parsing a message");
-    else if (w.err == NT_ELIMIT && (!d || !d->msg[0]))
-        nt_diag_set(d, NT_ELIMIT, NULL, 0, 0, "message text over the size limit");
+        body_text(&w, &pk);
 out:
     if (msg)
         g_object_unref(msg);
@@ -948,9 +1084,51 @@ out:
         g_object_unref(stream);
     if (array)
         (void)g_byte_array_free(array, FALSE);
-    if (w.err)
-        nt_inmsg_release(out);
     return w.err;
+}
+
+void
+nt_mi_init(void)
+{
+    pthread_once(&gmime_once, gmime_init);
+}
+
+nt_err
+nt_inmsg_parse_with(const char *raw, size_t len, nt_inmsg_reader how, nt_inmsg *out, nt_diag *d)
+{
+    nt_err err = NT_OK;
+    int declined = 1;
+
+    memset(out, 0, sizeof(*out));
+    nt_diag_clear(d);
+    if (len > NT_INMSG_MAX_BYTES)
+        return nt_diag_set(d, NT_ELIMIT, NULL, 0, 0,
+                           "message of %zu bytes is over the limit of %zu", len,
+                           NT_INMSG_MAX_BYTES);
+    if (!raw && len)
+        return nt_diag_set(d, NT_EINVAL, NULL, 0, 0, "no message");
+    nt_mi_init();
+    if (how != NT_INMSG_GMIME)
+        err = nt_mime_fast(raw ? raw : "", len, out, &declined);
+    if (declined) {
+        if (how == NT_INMSG_QUICK)
+            return nt_diag_set(d, NT_ENOTFOUND, NULL, 0, 0, "not read in place");
+        memset(out, 0, sizeof(*out));
+        err = tree_parse(raw, len, out, d);
+    }
+    if (err == NT_ENOMEM)
+        nt_diag_set(d, NT_ENOMEM, NULL, 0, 0, "out of memory parsing a message");
+    else if (err == NT_ELIMIT && (!d || !d->msg[0]))
+        nt_diag_set(d, NT_ELIMIT, NULL, 0, 0, "message text over the size limit");
+    if (err)
+        nt_inmsg_release(out);
+    return err;
+}
+
+nt_err
+nt_inmsg_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
+{
+    return nt_inmsg_parse_with(raw, len, NT_INMSG_AUTO, out, d);
 }
 
 void

@@ -8,7 +8,8 @@
  * of reports: RFC 3464 delivery-status fields per recipient, the headers of
  * the returned original (message/rfc822 or text/rfc822-headers) and an
  * RFC 5965 feedback report's type.  The only module that includes
- * <gmime/gmime.h>.  Untrusted input: sizes and nesting are capped.
+ * <gmime/gmime.h> (src/mime*.c).  Untrusted input: sizes and nesting are
+ * capped.
  */
 #ifndef NURTURE_MIME_H
 #define NURTURE_MIME_H
@@ -66,6 +67,26 @@ typedef struct nt_inmsg {
  * usable is there, NT_ELIMIT when it is too large or too deeply nested.
  */
 nt_err nt_inmsg_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d);
+
+/*
+ * nt_inmsg_parse reads most mail in place: the header blocks and multipart
+ * boundaries are found without building GMime's object tree, and GMime's
+ * own decoders (transfer encodings, charsets, RFC 2047, addresses, dates)
+ * read the values.  Anything it is not sure of (an unusual header line, a
+ * boundary inside a longer line, a multipart that does not close, deep
+ * nesting, uuencode) goes to GMime's full parser, so both give the same
+ * result.  nt_inmsg_parse_with chooses the reader, for tests that hold the
+ * two to that: NT_INMSG_GMIME always builds GMime's tree; NT_INMSG_QUICK
+ * only reads in place and fails with NT_ENOTFOUND when it declines.
+ */
+typedef enum nt_inmsg_reader {
+    NT_INMSG_AUTO = 0,
+    NT_INMSG_GMIME,
+    NT_INMSG_QUICK,
+} nt_inmsg_reader;
+
+nt_err nt_inmsg_parse_with(const char *raw, size_t len, nt_inmsg_reader how, nt_inmsg *out,
+                           nt_diag *d);
 
 void nt_inmsg_release(nt_inmsg *m);
 
