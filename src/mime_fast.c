@@ -410,7 +410,7 @@ message(struct fast *F, const char *b, size_t full, int depth, int inret)
         return;
     }
     for (i = 0; i < F->nb && !F->declined; i++)
-        if (nt_mscan_has_ci(b, full, F->bounds[i], F->blens[i]))
+        if (nt_mscan_has(b, full, F->bounds[i], F->blens[i]))
             decline(F);
     if (nt_mscan_has_ci(b, full, "boundary*", 9) || nt_mscan_has_ci(b, full, "digest", 6))
         decline(F);
@@ -507,14 +507,35 @@ top_value(struct fast *F, const nt_mscan_fields *top, const char *name, int last
     return i < 0 ? NULL : value(F, &top->v[i]);
 }
 
+/* The sender: GMime lists the addresses of every From field in order. */
+static void
+from(struct fast *F, const nt_mscan_fields *top)
+{
+    for (size_t i = 0; i < top->n && !F->w.err; i++) {
+        InternetAddressList *list;
+        char *v;
+        int any;
+
+        if (!name_is(&top->v[i], "From") || !(v = raw_cstr(F, &top->v[i])))
+            continue;
+        list = internet_address_list_parse(NULL, v);
+        g_free(v);
+        any = list && internet_address_list_length(list) > 0;
+        if (any)
+            nt_mi_from(&F->w, list);
+        if (list)
+            g_object_unref(list);
+        if (any)
+            return;
+    }
+}
+
 /* What the message's own fields say: GMime keeps the last Message-ID,
- * Subject, From and Date, and answers the first of any other name. */
+ * Subject and Date, and answers the first of any other name. */
 static void
 top_fields(struct fast *F, const nt_mscan_fields *top)
 {
     nt_inmsg *m = F->w.m;
-    struct part all = {top->v, top->n};
-    long i;
     char *v;
 
     if ((v = top_value(F, top, "Message-ID", 1)) != NULL) {
@@ -542,14 +563,7 @@ top_fields(struct fast *F, const nt_mscan_fields *top)
     if ((v = top_value(F, top, "Return-Path", 0)) != NULL)
         nt_mi_put_addr(&F->w, &m->return_path, v, strlen(v));
     g_free(v);
-    if ((i = find(&all, "From", 1)) >= 0 && (v = raw_cstr(F, &top->v[i])) != NULL) {
-        InternetAddressList *from = internet_address_list_parse(NULL, v);
-
-        nt_mi_from(&F->w, from);
-        if (from)
-            g_object_unref(from);
-        g_free(v);
-    }
+    from(F, top);
     if ((v = top_value(F, top, "Date", 1)) != NULL) {
         GDateTime *dt = g_mime_utils_header_decode_date(v);
 

@@ -253,6 +253,12 @@ decline:
     return NT_MSCAN_DECLINE;
 }
 
+int
+nt_mscan_has(const char *s, size_t n, const char *needle, size_t m)
+{
+    return memmem(s, n, needle, m) != NULL;
+}
+
 static int
 lower(int c)
 {

@@ -68,6 +68,8 @@ typedef struct nt_mscan_part {
 nt_mscan_rc nt_mscan_split(const char *s, size_t n, const char *boundary, size_t blen,
                            nt_mscan_part **parts, size_t *nparts);
 
+/* 1 when s[0..n) contains needle[0..m). */
+int nt_mscan_has(const char *s, size_t n, const char *needle, size_t m);
 /* 1 when s[0..n) contains needle[0..m), case-insensitively (ASCII). */
 int nt_mscan_has_ci(const char *s, size_t n, const char *needle, size_t m);
 

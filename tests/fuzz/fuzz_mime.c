@@ -3,7 +3,9 @@
  * that comes back from the Internet: bounces, replies, complaints.  Any
  * input must parse or fail with NT_EINVAL / NT_ELIMIT, never crash; what
  * parses must be valid UTF-8 throughout, its header values free of line
- * breaks, and release must leave nothing behind.
+ * breaks, and release must leave nothing behind.  And the two readers
+ * agree: whatever the quick reader does not decline, it reads exactly as
+ * GMime's full parse does (the same error, or the same fields).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 
 #include "nurture/mime.h"
 #include "nurture/utf8.h"
+
+#include "../unit/inmsg_eq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +27,26 @@ check_str(const char *s, int oneline)
         abort();
     if (oneline && strpbrk(s, "\r\n"))
         abort();
+}
+
+/* The quick reader either declines or agrees with GMime's tree. */
+static void
+check_readers(const char *s, size_t size)
+{
+    nt_inmsg q, t;
+    nt_diag d;
+    nt_err eq = nt_inmsg_parse_with(s, size, NT_INMSG_QUICK, &q, &d), et;
+    const char *what = NULL;
+
+    if (eq == NT_ENOTFOUND)
+        return;
+    et = nt_inmsg_parse_with(s, size, NT_INMSG_GMIME, &t, &d);
+    if (eq != et || (eq == NT_OK && !inmsg_eq(&q, &t, &what)))
+        abort();
+    if (eq == NT_OK) {
+        nt_inmsg_release(&q);
+        nt_inmsg_release(&t);
+    }
 }
 
 int
@@ -77,6 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err != NT_EINVAL && err != NT_ELIMIT) {
         abort();
     }
+    check_readers(s, size);
     free(s);
     return 0;
 }

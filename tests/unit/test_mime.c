@@ -4,6 +4,9 @@
  * permanent ones name the address flufl expects), then small messages
  * written here for each decoding rule: RFC 2047, charsets, transfer
  * encodings, HTML-only bodies, returned messages, ARF, nesting, garbage.
+ * And the two readers (mime.h): over the corpus and over messages written
+ * for each case the quick reader reads or declines, it gives what GMime's
+ * full parse gives.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 
 #include "nurture/mime.h"
 #include "nurture/utf8.h"
+#include "inmsg_eq.h"
 #include "t.h"
 
 static char *
@@ -544,9 +548,201 @@ test_garbage(void)
         nt_inmsg_release(&m);
 }
 
+/* raw parsed by both readers: the quick one reads it (or declines it) as
+ * expected, and whatever it reads is what GMime's tree gives. */
+static void
+agree(const char *name, const char *raw, size_t len, int expect_quick)
+{
+    nt_inmsg q, t;
+    nt_diag d;
+    nt_err eq = nt_inmsg_parse_with(raw, len, NT_INMSG_QUICK, &q, &d);
+    nt_err et = nt_inmsg_parse_with(raw, len, NT_INMSG_GMIME, &t, &d);
+    const char *what = "the error";
+
+    if (expect_quick >= 0 && (eq != NT_ENOTFOUND) != expect_quick) {
+        fprintf(stderr, "mime: %s: quick reader %s\n", name,
+                expect_quick ? "declined" : "did not decline");
+        CHECK(0);
+    }
+    if (eq != NT_ENOTFOUND && (eq != et || (eq == NT_OK && !inmsg_eq(&q, &t, &what)))) {
+        fprintf(stderr, "mime: %s: the readers differ in %s\n", name, what);
+        CHECK(0);
+    }
+    if (eq == NT_OK)
+        nt_inmsg_release(&q);
+    if (et == NT_OK)
+        nt_inmsg_release(&t);
+}
+
+static void
+agree_s(const char *name, const char *raw, int expect_quick)
+{
+    agree(name, raw, strlen(raw), expect_quick);
+}
+
+static void
+test_readers_cases(void)
+{
+    nt_inmsg m;
+    nt_diag d;
+
+    agree_s("mbox From line",
+            "From MAILER-DAEMON Tue Oct  3 18:16:48 2000\nFrom: a@example.com\n"
+            "Subject: x\n\nbody\n",
+            1);
+    agree_s("crlf nested",
+            "From: a@example.com\r\nSubject: n\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n"
+            "pre\r\n--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n--i\r\n"
+            "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: "
+            "quoted-printable\r\n\r\nCaf=E9 ok\r\n--i--\r\n--o\r\n\r\nno headers\r\n--o--\r\n",
+            1);
+    agree_s("lf content, crlf boundary",
+            "From: a@example.com\nSubject: m\nContent-Type: multipart/mixed; boundary=b\n\n"
+            "--b\nContent-Type: text/plain\n\nline one\nline two\n--b--\r\n",
+            1);
+    agree_s("base64 html",
+            "From: a@example.com\nSubject: h\nContent-Type: text/html; charset=utf-8\n"
+            "Content-Transfer-Encoding: base64\n\nPHA+SGVsbG8gPGI+dGhlcmU8L2I+PC9wPg==\n",
+            1);
+    agree_s("encoded words",
+            "From: =?utf-8?q?J=C3=BCrgen?= <j@example.de>\n"
+            "Subject: =?iso-8859-1?q?Abwesenheitsnotiz_f=FCr?= heute\n"
+            "Message-ID: <1@x>\nMessage-ID: <2@x>\nDate: Tue, 3 Oct 2000 18:06:58 "
+            "-0400\n\nbody\n",
+            1);
+    agree_s("returned headers only",
+            "From: MAILER-DAEMON@example.com\nSubject: failed\nContent-Type: multipart/report; "
+            "report-type=delivery-status; boundary=\"=_rpt_42\"\n\n--=_rpt_42\n\nnotice text\n--=_rpt_42\n"
+            "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n"
+            "Final-Recipient: rfc822; x@example.net\nAction: failed\nStatus: 5.1.1\n\n"
+            "--=_rpt_42\nContent-Type: message/rfc822\n\nMessage-ID: <orig@nurture>\nTo: x@example.net\n"
+            "--=_rpt_42--\n",
+            1);
+    REQUIRE(nt_inmsg_parse_with("From: MAILER-DAEMON@example.com\nSubject: failed\n"
+                                "Content-Type: multipart/mixed; boundary=\"=_rpt_42\"\n\n--=_rpt_42\n\nnotice\n"
+                                "--=_rpt_42\nContent-Type: message/rfc822\n\nMessage removed\n\n--=_rpt_42--\n",
+                                strlen("From: MAILER-DAEMON@example.com\nSubject: failed\n"
+                                       "Content-Type: multipart/mixed; boundary=\"=_rpt_42\"\n\n--=_rpt_42\n\n"
+                                       "notice\n--=_rpt_42\nContent-Type: message/rfc822\n\n"
+                                       "Message removed\n\n--=_rpt_42--\n"),
+                                NT_INMSG_QUICK, &m, &d) == NT_OK);
+    CHECK_STR(m.returned_headers, "");
+    CHECK(m.returned_message_id == NULL);
+    CHECK_STR(m.text, "notice");
+    nt_inmsg_release(&m);
+
+    /* declined, and GMime reads them */
+    agree_s("boundary inside a line",
+            "From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nsee --b\n"
+            "--b--\n",
+            0);
+    agree_s("longer boundary line",
+            "From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\ntext\n"
+            "--bx\n--b--\n",
+            0);
+    agree_s("never closed",
+            "From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n"
+            "--b\nContent-Type: text/plain\n\ntext\n",
+            0);
+    agree_s("two content types",
+            "From: a@example.com\nContent-Type: text/html\n"
+            "Content-Type: text/plain\n\n<b>x</b>\n",
+            0);
+    agree_s("uuencode",
+            "From: a@example.com\nContent-Transfer-Encoding: x-uuencode\n\n"
+            "begin 644 a\n#86)C\n`\nend\n",
+            0);
+    agree_s("digest",
+            "From: a@example.com\nContent-Type: multipart/digest; boundary=d\n\n--d\n\n"
+            "From: b@example.com\nSubject: inner\n\nhi\n--d--\n",
+            0);
+    agree_s("same boundary nested",
+            "From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+            "Content-Type: multipart/mixed; boundary=b\n\n--b\n\ninner\n--b--\n--b--\n",
+            0);
+    agree_s("junk first line", "Not a header line\nFrom: a@example.com\n\nbody\n", 0);
+    agree_s("no blank line", "From: a@example.com\nSubject: x", 0);
+}
+
+/* Every file under dir (recursively), wrapped as a reply when wrap. */
+static void
+readers_dir(const char *dir, int wrap, int *files, int *quick)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *de;
+
+    if (!dp)
+        return;
+    while ((de = readdir(dp)) != NULL) {
+        char file[4096 + 256], *raw, *msg;
+        size_t len, n;
+        nt_inmsg m;
+        nt_diag d;
+
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "expected.tsv") == 0 ||
+            strncmp(de->d_name, "LICENSE", 7) == 0 || strcmp(de->d_name, "README.md") == 0)
+            continue;
+        snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
+        if (de->d_type == DT_DIR) {
+            readers_dir(file, wrap, files, quick);
+            continue;
+        }
+        if (!(raw = slurp(file, &len)))
+            continue;
+        msg = raw;
+        n = len;
+        if (wrap && (msg = malloc(len + 512)) != NULL) {
+            n = (size_t)snprintf(
+                msg, 512,
+                "From: Lead <lead@customer.example>\r\nTo: dana@northwind.example\r\n"
+                "Subject: Re: Your trial\r\nContent-Type: text/%s; "
+                "charset=utf-8\r\n\r\n",
+                strstr(de->d_name, ".html") ? "html" : "plain");
+            memcpy(msg + n, raw, len);
+            n += len;
+        }
+        if (msg) {
+            (*files)++;
+            if (nt_inmsg_parse_with(msg, n, NT_INMSG_QUICK, &m, &d) == NT_OK) {
+                (*quick)++;
+                nt_inmsg_release(&m);
+            }
+            agree(file, msg, n, -1);
+        }
+        if (msg != raw)
+            free(msg);
+        free(raw);
+    }
+    closedir(dp);
+}
+
+/* The quick reader's share of the corpus: floors set from what it reads,
+ * which only go up. */
+static void
+test_readers_corpus(void)
+{
+    const char *shared = getenv("NT_SHARED_DIR");
+    char path[4096];
+    int files = 0, quick = 0;
+
+    REQUIRE(shared != NULL);
+    snprintf(path, sizeof(path), "%s/corpus/bounces-flufl/data", shared);
+    readers_dir(path, 0, &files, &quick);
+    printf("mime: the quick reader reads %d of %d bounces as GMime does (floor 113)\n", quick,
+           files);
+    CHECK(files >= 115 && quick >= 113);
+    files = quick = 0;
+    snprintf(path, sizeof(path), "%s/corpus/replies", shared);
+    readers_dir(path, 1, &files, &quick);
+    printf("mime: and %d of %d reply fixtures (floor: all)\n", quick, files);
+    CHECK(files > 0 && quick == files);
+}
+
 int
 main(void)
 {
+    RUN(test_readers_cases);
+    RUN(test_readers_corpus);
     RUN(test_rfc2047);
     RUN(test_latin1_and_base64);
     RUN(test_html_only);
