@@ -525,9 +525,10 @@ walk(nt_mi *w, struct pick *pk, GMimeObject *obj, int depth, int inret)
         GMimeStream *keep;
         GByteArray *ba = part_bytes(GMIME_PART(obj), &keep);
 
+        /* An empty part still counts (its array has no data). */
         nt_mi_report_part(w, g_mime_content_type_get_media_type(ct),
                           g_mime_content_type_get_media_subtype(ct),
-                          ba ? (const char *)ba->data : "", ba ? ba->len : 0);
+                          ba && ba->data ? (const char *)ba->data : "", ba ? ba->len : 0);
         if (keep)
             g_object_unref(keep);
     }
