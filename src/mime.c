@@ -443,10 +443,8 @@ ci_eq(const char *a, const char *b)
     return a && b && strcasecmp(a, b) == 0;
 }
 
-/* A part whose content the parse reads: a delivery-status or feedback
- * report, or the first returned headers. */
-static int
-is_report_part(nt_mi *w, const char *type, const char *subtype)
+int
+nt_mi_is_report_part(nt_mi *w, const char *type, const char *subtype)
 {
     if (ci_eq(type, "message"))
         return ci_eq(subtype, "delivery-status") || ci_eq(subtype, "global-delivery-status") ||
@@ -457,7 +455,7 @@ is_report_part(nt_mi *w, const char *type, const char *subtype)
 int
 nt_mi_report_part(nt_mi *w, const char *type, const char *subtype, const char *s, size_t n)
 {
-    if (!is_report_part(w, type, subtype))
+    if (!nt_mi_is_report_part(w, type, subtype))
         return 0;
     if (ci_eq(subtype, "feedback-report"))
         parse_feedback(w, s, n);
@@ -520,8 +518,8 @@ walk(nt_mi *w, struct pick *pk, GMimeObject *obj, int depth, int inret)
         }
         return;
     }
-    if (is_report_part(w, g_mime_content_type_get_media_type(ct),
-                       g_mime_content_type_get_media_subtype(ct))) {
+    if (nt_mi_is_report_part(w, g_mime_content_type_get_media_type(ct),
+                             g_mime_content_type_get_media_subtype(ct))) {
         GMimeStream *keep;
         GByteArray *ba = part_bytes(GMIME_PART(obj), &keep);
 

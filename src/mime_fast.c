@@ -459,7 +459,7 @@ leaf(struct fast *F, GMimeContentType *ct, const struct part *p, const char *s, 
         *l = (struct leaf){s, n, enc, cs ? g_strdup(cs) : NULL, 1};
         return;
     }
-    if (!ci_eq(type, "message") && !ci_eq(type, "text"))
+    if (!nt_mi_is_report_part(&F->w, type, sub))
         return;
     if (!decode(F, s, n, enc, &d, &dn, &owned))
         return;

@@ -46,6 +46,9 @@ int nt_mi_plain_header(const char *raw);
 /* From's first address into m->from_addr and m->from_name (list borrowed). */
 void nt_mi_from(nt_mi *w, InternetAddressList *from);
 
+/* 1 for a part whose content the parse reads: a delivery-status or
+ * feedback report, or the first returned headers (text/rfc822-headers). */
+int nt_mi_is_report_part(nt_mi *w, const char *type, const char *subtype);
 /* A machine-readable part's decoded bytes, by its content type (lower
  * case "type/subtype"): delivery-status, feedback-report or
  * text/rfc822-headers.  1 when the type is one of those. */
