@@ -396,7 +396,9 @@ message(struct fast *F, const char *b, size_t full, int depth, int inret)
     size_t hb = 0, i, nested = 0;
     nt_mscan_rc rc;
 
-    if (full == 0 || depth + 1 > NT_INMSG_MAX_DEPTH) {
+    /* A last line cut short by the end of the message: GMime's parse may
+     * then fail, or take it for a field. */
+    if (full == 0 || b[full - 1] != '\n' || depth + 1 > NT_INMSG_MAX_DEPTH) {
         decline(F);
         return;
     }
