@@ -129,9 +129,19 @@ value(struct fast *F, const nt_mscan_field *f)
     return v;
 }
 
-/* The decoded value of a plain ASCII field (so that the raw text GMime's
- * parser reads and the decoded text its objects read agree), or NULL
- * after declining. */
+/* No control characters but tabs and line breaks (CR only before LF). */
+static int
+clean(const char *raw)
+{
+    for (const char *p = raw; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && !(p[0] == '\r' && p[1] == '\n'))
+            return 0;
+    return 1;
+}
+
+/* The decoded value of a plain ASCII field without stray control
+ * characters (so that the raw text GMime's parser reads and the decoded
+ * text its objects read agree), or NULL after declining. */
 static char *
 plain_value(struct fast *F, const nt_mscan_field *f)
 {
@@ -139,7 +149,7 @@ plain_value(struct fast *F, const nt_mscan_field *f)
 
     if (!raw)
         return NULL;
-    if (nt_mi_plain_header(raw)) {
+    if (nt_mi_plain_header(raw) && clean(raw)) {
         if (!(v = nt_mi_header_decode(raw)))
             F->w.err = NT_ENOMEM;
     } else {
