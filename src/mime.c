@@ -437,19 +437,21 @@ returned_message(nt_mi *w, GMimeMessage *inner)
     nt_mi_puts(w, &m->returned_to, g_mime_object_get_header(GMIME_OBJECT(inner), "To"));
 }
 
-static int
-ci_eq(const char *a, const char *b)
+int
+nt_mi_ci_eq(const char *a, const char *b)
 {
-    return a && b && strcasecmp(a, b) == 0;
+    return a && b && g_ascii_strcasecmp(a, b) == 0;
 }
 
 int
 nt_mi_is_report_part(nt_mi *w, const char *type, const char *subtype)
 {
-    if (ci_eq(type, "message"))
-        return ci_eq(subtype, "delivery-status") || ci_eq(subtype, "global-delivery-status") ||
-               ci_eq(subtype, "feedback-report");
-    return ci_eq(type, "text") && ci_eq(subtype, "rfc822-headers") && !w->m->returned_headers;
+    if (nt_mi_ci_eq(type, "message"))
+        return nt_mi_ci_eq(subtype, "delivery-status") ||
+               nt_mi_ci_eq(subtype, "global-delivery-status") ||
+               nt_mi_ci_eq(subtype, "feedback-report");
+    return nt_mi_ci_eq(type, "text") && nt_mi_ci_eq(subtype, "rfc822-headers") &&
+           !w->m->returned_headers;
 }
 
 int
@@ -457,9 +459,9 @@ nt_mi_report_part(nt_mi *w, const char *type, const char *subtype, const char *s
 {
     if (!nt_mi_is_report_part(w, type, subtype))
         return 0;
-    if (ci_eq(subtype, "feedback-report"))
+    if (nt_mi_ci_eq(subtype, "feedback-report"))
         parse_feedback(w, s, n);
-    else if (ci_eq(subtype, "rfc822-headers"))
+    else if (nt_mi_ci_eq(subtype, "rfc822-headers"))
         parse_returned_headers(w, s, n);
     else if (!w->m->dsn)
         parse_dsn(w, s, n);
@@ -1000,6 +1002,22 @@ top_headers(nt_mi *w, GMimeMessage *msg)
 }
 
 void
+nt_mi_content_type(nt_mi *w, GMimeContentType *ct)
+{
+    const char *t = g_mime_content_type_get_media_type(ct);
+    const char *st = g_mime_content_type_get_media_subtype(ct);
+    nt_buf b;
+
+    nt_buf_init(&b, 1024);
+    nt_buf_adds(&b, t ? t : "text");
+    nt_buf_addc(&b, '/');
+    nt_buf_adds(&b, st ? st : "plain");
+    nt_mi_put(w, &w->m->content_type, nt_buf_cstr(&b), b.len, 1);
+    nt_buf_release(&b);
+    nt_mi_lower(w->m->content_type);
+}
+
+void
 nt_mi_from(nt_mi *w, InternetAddressList *from)
 {
     InternetAddress *ia;
@@ -1055,19 +1073,8 @@ tree_parse(const char *raw, size_t len, nt_inmsg *out, nt_diag *d)
     }
     body = g_mime_message_get_mime_part(msg);
     ct = body ? g_mime_object_get_content_type(body) : NULL;
-    if (ct) {
-        const char *t = g_mime_content_type_get_media_type(ct);
-        const char *st = g_mime_content_type_get_media_subtype(ct);
-        nt_buf b;
-
-        nt_buf_init(&b, 1024);
-        nt_buf_adds(&b, t ? t : "text");
-        nt_buf_addc(&b, '/');
-        nt_buf_adds(&b, st ? st : "plain");
-        nt_mi_put(&w, &out->content_type, nt_buf_cstr(&b), b.len, 1);
-        nt_buf_release(&b);
-        nt_mi_lower(out->content_type);
-    }
+    if (ct)
+        nt_mi_content_type(&w, ct);
     walk(&w, &pk, body, 1, 0);
     if (w.err == NT_ELIMIT)
         nt_diag_set(d, NT_ELIMIT, NULL, 0, 0, "MIME parts nested more than %d deep",

@@ -12,10 +12,8 @@
  * tree.  tests/unit/test_mime.c holds the two readers to the same result
  * over the corpus, and fuzz_mime does over any input.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "nurture/buf.h"
 #include "nurture/mime.h"
@@ -48,12 +46,6 @@ struct part {
     const nt_mscan_field *f;
     size_t n;
 };
-
-static int
-ci_eq(const char *a, const char *b)
-{
-    return a && b && g_ascii_strcasecmp(a, b) == 0;
-}
 
 static int
 name_is(const nt_mscan_field *f, const char *name)
@@ -96,6 +88,18 @@ static void
 decline(struct fast *F)
 {
     F->declined = 1;
+}
+
+/* A scan's answer: 1 when it read; else the parse fails (out of memory)
+ * or is declined. */
+static int
+scanned(struct fast *F, nt_mscan_rc rc)
+{
+    if (rc == NT_MSCAN_NOMEM)
+        F->w.err = NT_ENOMEM;
+    else if (rc != NT_MSCAN_OK)
+        decline(F);
+    return rc == NT_MSCAN_OK;
 }
 
 /* A field's raw value as a C string (g_free), or NULL on out of memory. */
@@ -186,8 +190,8 @@ content_type(struct fast *F, const struct part *p, int in_digest)
         return NULL;
     ct = g_mime_content_type_parse(NULL, v);
     g_free(v);
-    if (ci_eq(g_mime_content_type_get_media_type(ct), "application") &&
-        ci_eq(g_mime_content_type_get_media_subtype(ct), "octet-stream")) {
+    if (nt_mi_ci_eq(g_mime_content_type_get_media_type(ct), "application") &&
+        nt_mi_ci_eq(g_mime_content_type_get_media_subtype(ct), "octet-stream")) {
         g_object_unref(ct);
         decline(F);
         return NULL;
@@ -260,8 +264,8 @@ decode(struct fast *F, const char *s, size_t n, GMimeContentEncoding enc, const 
 static int
 is_rfc822(const char *subtype)
 {
-    return ci_eq(subtype, "rfc822") || ci_eq(subtype, "rfc2822") || ci_eq(subtype, "global") ||
-           ci_eq(subtype, "news");
+    return nt_mi_ci_eq(subtype, "rfc822") || nt_mi_ci_eq(subtype, "rfc2822") ||
+           nt_mi_ci_eq(subtype, "global") || nt_mi_ci_eq(subtype, "news");
 }
 
 static void entity(struct fast *F, const struct part *p, const char *b, size_t full, size_t content,
@@ -272,13 +276,7 @@ static void entity(struct fast *F, const struct part *p, const char *b, size_t f
 static int
 part_fields(struct fast *F, const char *s, size_t n, nt_mscan_fields *fields, size_t *body)
 {
-    nt_mscan_rc rc = nt_mscan_headers(s, n, NT_MSCAN_SKIP_JUNK, fields, body);
-
-    if (rc == NT_MSCAN_NOMEM)
-        F->w.err = NT_ENOMEM;
-    else if (rc != NT_MSCAN_OK)
-        decline(F);
-    return rc == NT_MSCAN_OK;
+    return scanned(F, nt_mscan_headers(s, n, NT_MSCAN_SKIP_JUNK, fields, body));
 }
 
 /* One boundary a prefix of another: GMime's innermost-first matching
@@ -301,9 +299,8 @@ multipart(struct fast *F, GMimeContentType *ct, const char *b, size_t full, int 
     const char *sub = g_mime_content_type_get_media_subtype(ct);
     nt_mscan_part *parts = NULL;
     size_t np = 0, blen;
-    nt_mscan_rc rc;
 
-    if (!inret && !F->w.m->report_type && ci_eq(sub, "report")) {
+    if (!inret && !F->w.m->report_type && nt_mi_ci_eq(sub, "report")) {
         nt_mi_puts(&F->w, &F->w.m->report_type,
                    g_mime_content_type_get_parameter(ct, "report-type"));
         nt_mi_lower(F->w.m->report_type);
@@ -313,13 +310,8 @@ multipart(struct fast *F, GMimeContentType *ct, const char *b, size_t full, int 
         decline(F);
         return;
     }
-    if ((rc = nt_mscan_split(b, full, boundary, blen, &parts, &np)) != NT_MSCAN_OK) {
-        if (rc == NT_MSCAN_NOMEM)
-            F->w.err = NT_ENOMEM;
-        else
-            decline(F);
+    if (!scanned(F, nt_mscan_split(b, full, boundary, blen, &parts, &np)))
         return;
-    }
     F->bounds[F->nb] = boundary;
     F->blens[F->nb++] = blen;
     for (size_t i = 0; i < np && !F->declined && !F->w.err; i++) {
@@ -335,7 +327,7 @@ multipart(struct fast *F, GMimeContentType *ct, const char *b, size_t full, int 
                 decline(F);
             else
                 entity(F, &p, ps + hb, cfull, cfull ? cfull - parts[i].trim : 0, depth + 1, inret,
-                       ci_eq(sub, "digest"));
+                       nt_mi_ci_eq(sub, "digest"));
         }
         free(fields.v);
     }
@@ -403,8 +395,7 @@ static void
 message(struct fast *F, const char *b, size_t full, int depth, int inret)
 {
     nt_mscan_fields in = {0};
-    size_t hb = 0, i, nested = 0;
-    nt_mscan_rc rc;
+    size_t hb = 0, i, room;
 
     /* A last line cut short by the end of the message: GMime's parse may
      * then fail, or take it for a field. */
@@ -412,32 +403,17 @@ message(struct fast *F, const char *b, size_t full, int depth, int inret)
         decline(F);
         return;
     }
-    if ((rc = nt_mscan_headers(b, full, NT_MSCAN_TO_END | NT_MSCAN_SKIP_JUNK, &in, &hb)) !=
-        NT_MSCAN_OK) {
-        if (rc == NT_MSCAN_NOMEM)
-            F->w.err = NT_ENOMEM;
-        else
-            decline(F);
+    if (!scanned(F, nt_mscan_headers(b, full, NT_MSCAN_TO_END | NT_MSCAN_SKIP_JUNK, &in, &hb))) {
         free(in.v);
         return;
     }
     for (i = 0; i < F->nb && !F->declined; i++)
         if (nt_mscan_has(b, full, F->bounds[i], F->blens[i]))
             decline(F);
-    if (nt_mscan_has_ci(b, full, "boundary*", 9) || nt_mscan_has_ci(b, full, "digest", 6))
-        decline(F);
-    for (const char *p = b; !F->declined && p < b + full;) {
-        const char *q = memchr(p, 'c', (size_t)(b + full - p)), *Q;
-        const char *r = memchr(p, 'C', (size_t)(b + full - p));
-
-        Q = !q ? r : !r ? q : q < r ? q : r;
-        if (!Q)
-            break;
-        if ((size_t)(b + full - Q) >= 12 && g_ascii_strncasecmp(Q, "content-type", 12) == 0)
-            nested++;
-        p = Q + 1;
-    }
-    if (depth + 1 + (int)nested > NT_INMSG_MAX_DEPTH)
+    room = (size_t)(NT_INMSG_MAX_DEPTH - depth - 1);
+    if (nt_mscan_count_ci(b, full, "boundary*", 9, 1) ||
+        nt_mscan_count_ci(b, full, "digest", 6, 1) ||
+        nt_mscan_count_ci(b, full, "content-type", 12, room + 1) > room)
         decline(F);
     if (!F->declined && !inret && !F->w.m->returned_headers)
         returned(F, &in);
@@ -457,8 +433,8 @@ leaf(struct fast *F, GMimeContentType *ct, const struct part *p, const char *s, 
 
     if (F->declined || F->w.err)
         return;
-    if (ci_eq(type, "text") && (ci_eq(sub, "plain") || ci_eq(sub, "html"))) {
-        struct leaf *l = ci_eq(sub, "plain") ? &F->plain : &F->html;
+    if (nt_mi_ci_eq(type, "text") && (nt_mi_ci_eq(sub, "plain") || nt_mi_ci_eq(sub, "html"))) {
+        struct leaf *l = nt_mi_ci_eq(sub, "plain") ? &F->plain : &F->html;
         const char *cs;
 
         if (attachment(F, p) || l->set)
@@ -494,9 +470,9 @@ entity(struct fast *F, const struct part *p, const char *b, size_t full, size_t 
     }
     type = g_mime_content_type_get_media_type(ct);
     sub = g_mime_content_type_get_media_subtype(ct);
-    if (ci_eq(type, "multipart")) {
+    if (nt_mi_ci_eq(type, "multipart")) {
         multipart(F, ct, b, full, depth, inret);
-    } else if (ci_eq(type, "message") && is_rfc822(sub)) {
+    } else if (nt_mi_ci_eq(type, "message") && is_rfc822(sub)) {
         GMimeContentEncoding enc = encoding(F, p);
 
         if (enc != GMIME_CONTENT_ENCODING_BASE64 && enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
@@ -628,66 +604,35 @@ body(struct fast *F)
     free(owned);
 }
 
-static void
-content_type_name(struct fast *F, GMimeContentType *ct)
-{
-    nt_buf b;
-
-    nt_buf_init(&b, 1024);
-    nt_buf_adds(&b, g_mime_content_type_get_media_type(ct));
-    nt_buf_addc(&b, '/');
-    nt_buf_adds(&b, g_mime_content_type_get_media_subtype(ct));
-    nt_mi_put(&F->w, &F->w.m->content_type, nt_buf_cstr(&b), b.len, 1);
-    nt_buf_release(&b);
-    nt_mi_lower(F->w.m->content_type);
-}
-
 nt_err
 nt_mime_fast(const char *raw, size_t len, nt_inmsg *out, int *declined)
 {
     struct fast F;
     nt_mscan_fields top = {0}, cf = {0};
     size_t hb = 0;
-    nt_mscan_rc rc;
 
     memset(&F, 0, sizeof(F));
     memset(out, 0, sizeof(*out));
     F.w.m = out;
     *declined = 0;
-    rc = nt_mscan_headers(raw, len, NT_MSCAN_FROM_LINES, &top, &hb);
-    if (rc == NT_MSCAN_NOMEM)
-        return NT_ENOMEM;
-    if (rc != NT_MSCAN_OK) {
-        *declined = 1;
-        free(top.v);
-        return NT_OK;
-    }
-    top_headers(&F, &top);
+    if (scanned(&F, nt_mscan_headers(raw, len, NT_MSCAN_FROM_LINES, &top, &hb)))
+        top_headers(&F, &top);
     if (!F.w.err && out->nheaders == 0)
         decline(&F);
     if (!F.w.err && !F.declined)
         top_fields(&F, &top);
     for (size_t i = 0; i < top.n && !F.w.err && !F.declined; i++) {
-        if (!is_content_field(&top.v[i]))
-            continue;
-        if (cf.n == cf.cap) {
-            size_t nc = cf.cap ? cf.cap * 2 : 8;
-            nt_mscan_field *t = realloc(cf.v, nc * sizeof(*t));
-            if (!t) {
-                F.w.err = NT_ENOMEM;
-                break;
-            }
-            cf.v = t;
-            cf.cap = nc;
-        }
-        cf.v[cf.n++] = top.v[i];
+        const nt_mscan_field *f = &top.v[i];
+
+        if (is_content_field(f) && !nt_mscan_push(&cf, f->name, f->nlen, f->raw, f->rlen))
+            F.w.err = NT_ENOMEM;
     }
     if (!F.w.err && !F.declined) {
         struct part p = {cf.v, cf.n};
         GMimeContentType *ct = content_type(&F, &p, 0);
 
         if (ct) {
-            content_type_name(&F, ct);
+            nt_mi_content_type(&F.w, ct);
             g_object_unref(ct);
         }
         entity(&F, &p, raw + hb, len - hb, len - hb, 1, 0, 0);

@@ -33,6 +33,8 @@ void nt_mi_put_id(nt_mi *w, char **dst, const char *s);
 /* An address, normalised when it is one; angle brackets removed. */
 void nt_mi_put_addr(nt_mi *w, char **dst, const char *s, size_t n);
 void nt_mi_lower(char *s);
+/* 1 when a and b are both there and equal but for ASCII case. */
+int nt_mi_ci_eq(const char *a, const char *b);
 
 /* A header's value from its raw text (after the colon, folds and line
  * break included): unfolded, and decoded as GMime does (RFC 2047,
@@ -42,6 +44,9 @@ void nt_mi_header_value(nt_mi *w, char **dst, const char *raw);
 char *nt_mi_header_decode(const char *raw);
 /* 1 when raw is ASCII without encoded words: decoding it only unfolds. */
 int nt_mi_plain_header(const char *raw);
+
+/* The top-level "type/subtype", lower case, into m->content_type. */
+void nt_mi_content_type(nt_mi *w, GMimeContentType *ct);
 
 /* From's first address into m->from_addr and m->from_name (list borrowed). */
 void nt_mi_from(nt_mi *w, InternetAddressList *from);

@@ -26,8 +26,8 @@ is_lwsp(int c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int
-push_field(nt_mscan_fields *f, const char *name, size_t nlen, const char *raw, size_t rlen)
+int
+nt_mscan_push(nt_mscan_fields *f, const char *name, size_t nlen, const char *raw, size_t rlen)
 {
     if (f->n == f->cap) {
         size_t nc = f->cap ? f->cap * 2 : 32;
@@ -139,7 +139,7 @@ nt_mscan_headers(const char *s, size_t n, int flags, nt_mscan_fields *out, size_
                 i = next; /* GMime keeps it aside as the mbox marker */
                 continue;
             }
-            if (!push_field(out, line, nlen, line + colon + 1, next - (i + colon + 1)))
+            if (!nt_mscan_push(out, line, nlen, line + colon + 1, next - (i + colon + 1)))
                 return NT_MSCAN_NOMEM;
         }
         i = next;
@@ -265,20 +265,19 @@ lower(int c)
     return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-int
-nt_mscan_has_ci(const char *s, size_t n, const char *needle, size_t m)
+size_t
+nt_mscan_count_ci(const char *s, size_t n, const char *needle, size_t m, size_t max)
 {
-    size_t i, j;
+    size_t i, j, c = 0;
 
     if (m == 0)
-        return 1;
-    for (i = 0; i + m <= n; i++) {
+        return max;
+    for (i = 0; i + m <= n && c < max; i++) {
         if (lower((unsigned char)s[i]) != lower((unsigned char)needle[0]))
             continue;
         for (j = 1; j < m && lower((unsigned char)s[i + j]) == lower((unsigned char)needle[j]); j++)
             ;
-        if (j == m)
-            return 1;
+        c += j == m;
     }
-    return 0;
+    return c;
 }

@@ -35,6 +35,9 @@ typedef struct nt_mscan_fields {
     size_t n, cap;
 } nt_mscan_fields;
 
+/* Append one field (pointers borrowed).  0 on out of memory. */
+int nt_mscan_push(nt_mscan_fields *f, const char *name, size_t nlen, const char *raw, size_t rlen);
+
 #define NT_MSCAN_TO_END 1     /* the block may end at n without a blank line */
 #define NT_MSCAN_FROM_LINES 2 /* mbox "From " lines before the first field are skipped */
 #define NT_MSCAN_SKIP_JUNK                                                                         \
@@ -70,7 +73,8 @@ nt_mscan_rc nt_mscan_split(const char *s, size_t n, const char *boundary, size_t
 
 /* 1 when s[0..n) contains needle[0..m). */
 int nt_mscan_has(const char *s, size_t n, const char *needle, size_t m);
-/* 1 when s[0..n) contains needle[0..m), case-insensitively (ASCII). */
-int nt_mscan_has_ci(const char *s, size_t n, const char *needle, size_t m);
+/* How many times s[0..n) contains needle[0..m), case-insensitively
+ * (ASCII), counting no further than max. */
+size_t nt_mscan_count_ci(const char *s, size_t n, const char *needle, size_t m, size_t max);
 
 #endif
